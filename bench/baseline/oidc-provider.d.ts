@@ -1,0 +1,72 @@
+// oidc-provider ships no type declarations and @types/oidc-provider is not a
+// dependency of this project yet. This declares only what the baseline uses,
+// with the names and shapes of @types/oidc-provider, so the code is unchanged
+// when this file is deleted in favour of that package.
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+  import type { JWK } from 'jose';
+
+  export interface UnknownObject {
+    [key: string]: unknown;
+  }
+
+  export interface ClientMetadata {
+    client_id: string;
+    redirect_uris?: string[];
+    grant_types?: string[];
+    response_types?: string[];
+    token_endpoint_auth_method?: string;
+    token_endpoint_auth_signing_alg?: string;
+    id_token_signed_response_alg?: string;
+    jwks?: { keys: JWK[] };
+  }
+
+  export interface AccountClaims {
+    sub: string;
+    [key: string]: unknown;
+  }
+
+  export interface Account {
+    accountId: string;
+    claims(use: string, scope: string): AccountClaims | Promise<AccountClaims>;
+  }
+
+  export interface Configuration {
+    clients?: ClientMetadata[];
+    jwks?: { keys: JWK[] };
+    findAccount?: (ctx: unknown, sub: string) => Account | undefined | Promise<Account | undefined>;
+    features?: { devInteractions?: { enabled?: boolean } };
+    pkce?: { required?: (ctx: unknown, client: unknown) => boolean };
+    cookies?: { keys?: string[] };
+  }
+
+  export interface InteractionResults {
+    login?: { accountId: string };
+    consent?: { grantId?: string };
+  }
+
+  export interface Interaction {
+    uid: string;
+    params: UnknownObject;
+    returnTo: string;
+  }
+
+  export interface Grant {
+    addOIDCScope(scope: string): undefined;
+    save(): Promise<string>;
+  }
+
+  export default class Provider {
+    constructor(issuer: string, configuration?: Configuration);
+    readonly issuer: string;
+    readonly Grant: new (properties?: { clientId?: string; accountId?: string }) => Grant;
+    callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResults,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
+  }
+}

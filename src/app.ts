@@ -1,0 +1,67 @@
+import formBody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { GatewayContext } from './context.js';
+import type { KeySchedule } from './crypto/key-schedule.js';
+import { createRootCache, type RootCache } from './crypto/root-cache.js';
+import type { SigningKeys } from './crypto/signing-keys.js';
+import { registerAuthorize } from './oidc/authorize.js';
+import { registerDiscovery } from './oidc/discovery.js';
+import { registerToken } from './oidc/token.js';
+import { registerUserinfo } from './oidc/userinfo.js';
+import { registerErrorHandling } from './ops/error-handler.js';
+import { registerHealth } from './ops/health.js';
+import { registerSecurityHeaders } from './ops/security-headers.js';
+import { registerSchoolAssertion } from './school/assertion-route.js';
+import type { Kv } from './store/kv.js';
+import type { Registry } from './store/registry.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: FastifyBaseLogger;
+  kv: Kv;
+  registry: () => Registry;
+  keys: KeySchedule;
+  signing: SigningKeys;
+  clock?: Clock;
+  roots?: RootCache;
+}
+
+/** Build the gateway from its config and ports. main.ts listens; tests build the same app. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, logger, kv } = deps;
+  const clock = deps.clock ?? systemClock;
+  const roots =
+    deps.roots ??
+    createRootCache(deps.keys, kv, {
+      cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
+      onKvError: (err) => logger.warn({ err }, 'pseudonym cache unavailable, computing'),
+    });
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing };
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 64 * 1024,
+    // Ids we generate; an inbound header must not choose what our logs say.
+    requestIdHeader: false,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+
+  registerErrorHandling(app, ctx.issuer);
+  registerSecurityHeaders(app, ctx.issuer.startsWith('https:'));
+  await app.register(formBody);
+
+  registerHealth(app, ctx);
+  registerDiscovery(app, ctx);
+  registerAuthorize(app, ctx);
+  registerSchoolAssertion(app, ctx);
+  registerToken(app, ctx);
+  registerUserinfo(app, ctx);
+
+  app.addHook('onClose', async () => {
+    await kv.close();
+  });
+  return app;
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+// One schema over the environment (DESIGN.md section 10), parsed once and frozen.
+// Every problem is reported together so an operator fixes them in one go.
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const base64Key = z.string().refine((s) => Buffer.from(s, 'base64').length >= 32, {
+  message: 'must be base64 of at least 32 bytes',
+});
+
+const intFromEnv = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const powerOfTwo = (def: number) =>
+  intFromEnv(def, 2, 2 ** 22).refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' });
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: intFromEnv(3000, 0, 65535),
+    ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    SEED_FILE: z.string().min(1).optional(),
+    PSEUDONYM_MASTER_KEY: base64Key.optional(),
+    // Defaults from bench/pseudonym.ts on the project's 2-core machine; see docs/pseudonyms.md
+    // for the reversal cost they buy.
+    PSEUDONYM_SCRYPT_N: powerOfTwo(2 ** 15),
+    PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
+    PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
+    OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.PSEUDONYM_MASTER_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PSEUDONYM_MASTER_KEY'],
+        message: 'required when NODE_ENV=production (a generated key would not be shared between instances)',
+      });
+    }
+    if (env.ISSUER) {
+      const url = new URL(env.ISSUER);
+      if (url.protocol !== 'https:' && !LOOPBACK.has(url.hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be https (http only on loopback hosts)' });
+      }
+      if (url.search || url.hash || env.ISSUER.endsWith('/')) {
+        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must have no query, fragment or trailing slash' });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Readonly<Omit<Env, 'ISSUER'>> {
+  readonly ISSUER: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment; throws ConfigError listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings in a .env file mean "unset", not "invalid".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const cfg = parsed.data;
+  return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
+}
+
+const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN']);
+
+/** The configuration as it may be printed: secrets masked, credentials stripped from URLs. */
+export function describeConfig(cfg: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cfg)) {
+    if (value === undefined) continue;
+    if (SECRET_KEYS.has(key)) out[key] = '***';
+    else if (key.endsWith('_URL') && typeof value === 'string') out[key] = maskUrlCredentials(value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function maskUrlCredentials(raw: string): string {
+  const url = new URL(raw);
+  if (url.password) url.password = '***';
+  return url.toString();
+}

@@ -1,0 +1,20 @@
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { KeySchedule } from './crypto/key-schedule.js';
+import type { RootCache } from './crypto/root-cache.js';
+import type { SigningKeys } from './crypto/signing-keys.js';
+import type { Kv } from './store/kv.js';
+import type { Registry } from './store/registry.js';
+
+/** What the routes are built from: the config and the ports, nothing global. */
+export interface GatewayContext {
+  readonly config: Config;
+  readonly issuer: string;
+  readonly clock: Clock;
+  readonly kv: Kv;
+  /** The current registration snapshot; replaced as a whole when registrations change. */
+  readonly registry: () => Registry;
+  readonly keys: KeySchedule;
+  readonly roots: RootCache;
+  readonly signing: SigningKeys;
+}

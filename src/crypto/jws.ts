@@ -1,0 +1,56 @@
+import { CompactSign, type JWTPayload } from 'jose';
+import { ASYMMETRIC_ALGS } from '../store/seed-schema.js';
+import type { SigningKey } from './signing-keys.js';
+import { parseStrictJson, StrictJsonError } from './strict-json.js';
+
+/** Algorithms accepted on inbound JWTs (DESIGN.md section 5): never none, never HMAC. */
+export const INBOUND_ALGS: string[] = [...ASYMMETRIC_ALGS];
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+export const MAX_JWS_LENGTH = 8192;
+const MAX_CLAIMS = 100;
+
+export async function signJwt(key: SigningKey, typ: string, payload: JWTPayload): Promise<string> {
+  return new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8'))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
+    .sign(key.privateKey);
+}
+
+export interface DecodedJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Decode a compact JWS without trusting it: size and shape first (before any
+ * base64 work), then strict UTF-8 and strict JSON for header and payload.
+ * Returns undefined for anything malformed. The signature is checked later.
+ */
+export function decodeUntrusted(token: string): DecodedJws | undefined {
+  if (token.length > MAX_JWS_LENGTH || !COMPACT_JWS.test(token)) return undefined;
+  const [h, p] = token.split('.') as [string, string, string];
+  const header = decodeSegment(h);
+  const payload = decodeSegment(p);
+  if (!header || !payload || Object.keys(payload).length > MAX_CLAIMS) return undefined;
+  return { header, payload };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value = parseStrictJson(utf8.decode(Buffer.from(segment, 'base64url')));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch (err) {
+    if (err instanceof StrictJsonError || err instanceof TypeError || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** RFC 7515 section 4.1.9: typ is a media type, compared case-insensitively, "application/" optional. */
+export function typIs(header: Record<string, unknown>, expected: string): boolean {
+  const typ = header.typ;
+  if (typeof typ !== 'string') return false;
+  const normal = typ.toLowerCase();
+  return normal === expected || normal === `application/${expected}`;
+}

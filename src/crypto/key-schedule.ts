@@ -1,0 +1,36 @@
+import { hkdfSync } from 'node:crypto';
+
+// DESIGN.md section 4: every key is HKDF-SHA256(ikm = master, salt = empty,
+// info = UTF-8 label, length = 32).
+
+export interface KeySchedule {
+  readonly root: Buffer;
+  readonly cache: Buffer;
+  readonly ref: Buffer;
+  supplier(supplierId: string, version: number): Buffer;
+}
+
+export const MIN_MASTER_KEY_BYTES = 32;
+
+export function deriveKey(master: Uint8Array, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, new Uint8Array(0), Buffer.from(info, 'utf8'), 32));
+}
+
+export function createKeySchedule(master: Uint8Array): KeySchedule {
+  if (master.length < MIN_MASTER_KEY_BYTES) throw new RangeError('the pseudonym master key must be at least 32 bytes');
+  const supplierKeys = new Map<string, Buffer>();
+  return Object.freeze({
+    root: deriveKey(master, 'pgw/root'),
+    cache: deriveKey(master, 'pgw/cache'),
+    ref: deriveKey(master, 'pgw/ref'),
+    supplier(supplierId: string, version: number): Buffer {
+      const info = `pgw/supplier/v${version}/${supplierId}`;
+      let key = supplierKeys.get(info);
+      if (!key) {
+        key = deriveKey(master, info);
+        supplierKeys.set(info, key);
+      }
+      return key;
+    },
+  });
+}

@@ -1,0 +1,28 @@
+import type { KeySchedule } from './key-schedule.js';
+import { groupPseudonym, pupilInput, subjectPseudonym } from './pseudonym.js';
+import type { RootCache } from './root-cache.js';
+import type { Supplier } from '../store/registry.js';
+
+export interface PupilPseudonyms {
+  readonly sub: string;
+  /** During a supplier's key rotation window: the pseudonym under the previous key version. */
+  readonly previousSub?: string;
+  readonly group: (groupKey: string) => string;
+}
+
+/** A pupil's pseudonyms at one supplier: one cached root, then HMACs only. */
+export async function pseudonymsAt(
+  supplier: Supplier,
+  pupil: { school: string; studentKey: string },
+  deps: { keys: KeySchedule; roots: RootCache; now: number },
+): Promise<PupilPseudonyms> {
+  const root = await deps.roots.rootFor(pupilInput(pupil.school, pupil.studentKey));
+  const key = deps.keys.supplier(supplier.id, supplier.keyVersion);
+  const rotating =
+    supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && deps.now < Date.parse(supplier.rotationUntil);
+  return {
+    sub: subjectPseudonym(key, root),
+    ...(rotating ? { previousSub: subjectPseudonym(deps.keys.supplier(supplier.id, supplier.previousKeyVersion!), root) } : {}),
+    group: (groupKey) => groupPseudonym(key, pupil.school, groupKey),
+  };
+}

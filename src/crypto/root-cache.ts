@@ -1,0 +1,70 @@
+import { LRUCache } from 'lru-cache';
+import type { Kv } from '../store/kv.js';
+import type { KeySchedule } from './key-schedule.js';
+import { rootCacheKey, rootOf, type ScryptCost } from './pseudonym.js';
+
+export interface RootCacheOptions {
+  cost: ScryptCost;
+  /** In-process entries. A root is 32 bytes, so 100k pupils is a few MiB. */
+  maxEntries?: number;
+  /** Shared-cache lifetime. Long: a root only changes with the master key. */
+  kvTtlMs?: number;
+  onKvError?: (err: unknown) => void;
+}
+
+export interface RootCache {
+  /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
+  rootFor(input: Buffer): Promise<Buffer>;
+  readonly stats: { memoryHits: number; kvHits: number; computed: number };
+}
+
+const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
+
+export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, options: RootCacheOptions): RootCache {
+  const memory = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 100_000 });
+  // Concurrent first logins of one pupil share one scrypt run.
+  const inFlight = new Map<string, Promise<Buffer>>();
+  const stats = { memoryHits: 0, kvHits: 0, computed: 0 };
+  const kvTtl = options.kvTtlMs ?? DEFAULT_KV_TTL_MS;
+  const reportKvError = options.onKvError ?? (() => undefined);
+
+  async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
+    // The cache may fail open: a miss only costs CPU, and the derivation is the
+    // same either way (research/reliability.md section 5.1).
+    const cached = await kv.get(`root:${cacheKey}`).catch((err: unknown) => {
+      reportKvError(err);
+      return null;
+    });
+    if (cached) {
+      const root = Buffer.from(cached, 'base64url');
+      if (root.length === 32) {
+        stats.kvHits++;
+        return root;
+      }
+    }
+    const root = await rootOf(keys, input, options.cost);
+    stats.computed++;
+    await kv.set(`root:${cacheKey}`, root.toString('base64url'), kvTtl).catch(reportKvError);
+    return root;
+  }
+
+  return {
+    stats,
+    async rootFor(input) {
+      const cacheKey = rootCacheKey(keys, input);
+      const hit = memory.get(cacheKey);
+      if (hit) {
+        stats.memoryHits++;
+        return hit;
+      }
+      let pending = inFlight.get(cacheKey);
+      if (!pending) {
+        pending = load(cacheKey, input).finally(() => inFlight.delete(cacheKey));
+        inFlight.set(cacheKey, pending);
+      }
+      const root = await pending;
+      memory.set(cacheKey, root);
+      return root;
+    },
+  };
+}

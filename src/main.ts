@@ -1,0 +1,57 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { createKeySchedule } from './crypto/key-schedule.js';
+import { loadMasterKey } from './crypto/master-key.js';
+import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
+import { createLogger } from './logger.js';
+import type { Kv } from './store/kv.js';
+import { MemoryKv } from './store/memory-kv.js';
+import { RedisKv } from './store/redis-kv.js';
+import { buildRegistry, emptySeed, loadSeedFile, SeedError } from './store/registry.js';
+
+// Start-up only: read the config, open the ports, listen, shut down gracefully.
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  logger.info({ config: describeConfig(config) }, 'configuration');
+
+  let registry;
+  try {
+    registry = buildRegistry(config.SEED_FILE ? await loadSeedFile(config.SEED_FILE) : emptySeed());
+  } catch (err) {
+    if (err instanceof SeedError) {
+      logger.fatal({ problems: err.problems }, 'invalid seed file');
+      process.exit(1);
+    }
+    throw err;
+  }
+  const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
+  const signing = await loadOrCreateSigningKeys(config.DATA_DIR);
+  const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
+  if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
+
+  const app = await buildApp({ config, logger, kv, registry: () => registry, keys, signing });
+  closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+  });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info(
+    { issuer: config.ISSUER, schools: registry.schools.size, clients: registry.clients.size },
+    'gateway ready',
+  );
+}
+
+await main();

@@ -1,0 +1,29 @@
+import type { ReleasedClaims } from '../release/claims.js';
+import type { Kv } from '../store/kv.js';
+import { seal, tokenHash, unseal } from '../crypto/tokens.js';
+
+/** What /userinfo may answer for an access token. */
+export interface AccessGrant {
+  readonly clientId: string;
+  readonly sub: string;
+  readonly previousSub?: string;
+  readonly claims: ReleasedClaims;
+}
+
+/** research/reliability.md T9: opaque, valid only at our userinfo, 5 minutes. */
+export const ACCESS_TOKEN_TTL_S = 300;
+
+const key = (hash: string) => `at:${hash}`;
+
+export async function storeAccessToken(kv: Pick<Kv, 'set'>, token: string, grant: AccessGrant): Promise<void> {
+  await kv.set(key(tokenHash(token)), seal(token, grant), ACCESS_TOKEN_TTL_S * 1000);
+}
+
+export async function findAccessToken(kv: Pick<Kv, 'get'>, token: string): Promise<AccessGrant | undefined> {
+  const sealed = await kv.get(key(tokenHash(token)));
+  return sealed ? unseal<AccessGrant>(token, sealed) : undefined;
+}
+
+export async function revokeAccessToken(kv: Pick<Kv, 'del'>, tokenHashValue: string): Promise<void> {
+  await kv.del(key(tokenHashValue));
+}

@@ -1,0 +1,120 @@
+import type { FastifyRequest } from 'fastify';
+import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { epochSeconds, type Clock } from '../clock.js';
+import { INBOUND_ALGS } from '../crypto/jws.js';
+import { constantEqual, tokenHash } from '../crypto/tokens.js';
+import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
+import { hashSecret, type Client, type Registry } from '../store/registry.js';
+import type { Kv } from '../store/kv.js';
+import { single, type RawParams } from './params.js';
+
+// Client authentication at /token: private_key_jwt (RFC 7523, preferred) or
+// client_secret_basic (RFC 6749 section 2.3.1). Each client uses the one
+// method its registration implies.
+
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const MAX_ASSERTION_LIFETIME_S = 300;
+const CLOCK_SKEW_S = 30;
+
+export interface ClientAuthContext {
+  readonly registry: Registry;
+  readonly issuer: string;
+  readonly tokenEndpoint: string;
+  readonly clock: Clock;
+  readonly kv: Pick<Kv, 'setIfAbsent'>;
+}
+
+export async function authenticateClient(request: FastifyRequest, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
+  const basic = request.headers.authorization;
+  const assertion = single(params, 'client_assertion');
+  if (basic !== undefined && assertion !== undefined) throw invalidRequest('use exactly one client authentication method');
+  if (basic !== undefined) return authenticateBasic(basic, params, ctx.registry);
+  if (assertion !== undefined) return authenticateJwt(assertion, params, ctx);
+  throw invalidClient('client authentication is required');
+}
+
+function basicFailure(): OAuthError {
+  const err = invalidClient('client authentication failed');
+  err.basicChallenge = true;
+  return err;
+}
+
+function authenticateBasic(header: string, params: RawParams, registry: Registry): Client {
+  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
+  if (!match) throw basicFailure();
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw basicFailure();
+  let id: string;
+  let secret: string;
+  try {
+    // RFC 6749 section 2.3.1: both parts are form-urlencoded.
+    id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+  } catch {
+    throw basicFailure();
+  }
+  checkClientIdParam(params, id);
+  const client = registry.clients.get(id);
+  // Hash and compare even for an unknown client, so timing does not tell which ids exist.
+  const presented = hashSecret(secret);
+  const ok = constantEqual(presented, client?.secretHash ?? Buffer.alloc(32));
+  if (!client?.secretHash || !ok) throw basicFailure();
+  return client;
+}
+
+function checkClientIdParam(params: RawParams, authenticatedId: string): void {
+  const claimed = single(params, 'client_id');
+  if (claimed !== undefined && claimed !== authenticatedId) throw invalidClient('client_id does not match the authenticated client');
+}
+
+async function authenticateJwt(assertion: string, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
+  if (single(params, 'client_assertion_type') !== JWT_BEARER) throw invalidRequest('unsupported client_assertion_type');
+  const unverified = safeDecode(assertion);
+  const clientId = typeof unverified.iss === 'string' ? unverified.iss : undefined;
+  const client = clientId === undefined ? undefined : ctx.registry.clients.get(clientId);
+  if (!client?.keys) throw invalidClient('client authentication failed');
+  checkClientIdParam(params, client.clientId);
+  // CVE-2025-27370/27371: the audience is one string, the issuer or the token endpoint.
+  if (unverified.aud !== ctx.issuer && unverified.aud !== ctx.tokenEndpoint) throw invalidClient('client assertion audience is invalid');
+  const payload = await verifyClientAssertion(assertion, client, ctx);
+  await refuseReplayedJti(payload, client, ctx);
+  return client;
+}
+
+function safeDecode(assertion: string): Record<string, unknown> {
+  try {
+    return decodeJwt(assertion);
+  } catch {
+    throw invalidClient('client assertion is malformed');
+  }
+}
+
+async function verifyClientAssertion(assertion: string, client: Client, ctx: ClientAuthContext) {
+  let payload: { exp?: number; iat?: number; jti?: string };
+  try {
+    ({ payload } = await jwtVerify(assertion, client.keys!, {
+      algorithms: INBOUND_ALGS,
+      issuer: client.clientId,
+      subject: client.clientId,
+      requiredClaims: ['exp', 'jti'],
+      clockTolerance: CLOCK_SKEW_S,
+      currentDate: new Date(ctx.clock.now()),
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidClient('client assertion is invalid');
+    throw err;
+  }
+  const now = epochSeconds(ctx.clock);
+  const issuedAt = payload.iat ?? now;
+  if (payload.exp! - issuedAt > MAX_ASSERTION_LIFETIME_S || issuedAt > now + CLOCK_SKEW_S) {
+    throw invalidClient('client assertion lifetime is invalid');
+  }
+  return payload as { exp: number; jti: string };
+}
+
+async function refuseReplayedJti(payload: { exp: number; jti: string }, client: Client, ctx: ClientAuthContext): Promise<void> {
+  const ttlMs = (payload.exp + CLOCK_SKEW_S) * 1000 - ctx.clock.now();
+  const fresh = await ctx.kv.setIfAbsent(`cjti:${tokenHash(`${client.clientId}\0${payload.jti}`)}`, '1', Math.max(ttlMs, 1000));
+  if (!fresh) throw invalidClient('client assertion was already used');
+}

@@ -1,0 +1,53 @@
+import type { ReleasedClaims } from '../release/claims.js';
+import type { Kv } from '../store/kv.js';
+import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
+
+/** What an authorization code stands for: everything /token needs, bound to client, redirect URI and PKCE. */
+export interface Grant {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly nonce?: string;
+  readonly sub: string;
+  readonly previousSub?: string;
+  readonly claims: ReleasedClaims;
+  /** Seconds since the epoch: when the school authenticated the user. */
+  readonly authTime: number;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** research/reliability.md C2: codes live 60 s. */
+export const CODE_TTL_MS = 60_000;
+/** How long a redeemed code is remembered, so a replay can revoke what it issued (>= access token life). */
+const REDEEMED_MARKER_TTL_MS = 10 * 60_000;
+const REDEEMED = 'redeemed:';
+
+const codeKey = (code: string) => `code:${tokenHash(code)}`;
+
+/** Store the grant sealed under the new code; only the code's bearer can read it back. */
+export async function issueCode(kv: Pick<Kv, 'set'>, grant: Grant): Promise<string> {
+  const code = randomToken();
+  await kv.set(codeKey(code), seal(code, grant), CODE_TTL_MS);
+  return code;
+}
+
+export type Redemption =
+  | { readonly outcome: 'granted'; readonly grant: Grant }
+  | { readonly outcome: 'replayed'; readonly firstAccessTokenHash: string }
+  | { readonly outcome: 'unknown' };
+
+/**
+ * Redeem a code in one atomic step (SET XX GET): the code's record is replaced
+ * by a marker naming the access token this redemption will issue. Of
+ * concurrent redemptions exactly one sees the grant; the others, and any later
+ * one, see the marker and learn which access token to revoke (RFC 6749
+ * section 4.1.2, ASVS 10.4.2).
+ */
+export async function redeemCode(kv: Pick<Kv, 'swap'>, code: string, accessTokenHash: string): Promise<Redemption> {
+  const previous = await kv.swap(codeKey(code), `${REDEEMED}${accessTokenHash}`, REDEEMED_MARKER_TTL_MS);
+  if (previous === null) return { outcome: 'unknown' };
+  if (previous.startsWith(REDEEMED)) return { outcome: 'replayed', firstAccessTokenHash: previous.slice(REDEEMED.length) };
+  const grant = unseal<Grant>(code, previous);
+  return grant ? { outcome: 'granted', grant } : { outcome: 'unknown' };
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { GatewayContext } from '../context.js';
+import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
+import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
+import type { Client } from '../store/registry.js';
+import { ACCESS_TOKEN_TTL_S, revokeAccessToken, storeAccessToken } from './access-token.js';
+import { authenticateClient } from './client-auth.js';
+import { redeemCode, type Grant } from './code.js';
+import { signIdToken } from './id-token.js';
+import { collectParams, isForm, repeatedNames, single, type RawParams } from './params.js';
+
+// POST /token (DESIGN.md section 6; RFC 6749 sections 4.1.3 and 5).
+
+export const TOKEN_PATH = '/token';
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post(TOKEN_PATH, { bodyLimit: 16 * 1024, config: { errorStyle: 'token' } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const params = checkForm(request);
+    checkGrantType(params);
+    const client = await authenticateClient(request, params, {
+      registry: ctx.registry(),
+      issuer: ctx.issuer,
+      tokenEndpoint: `${ctx.issuer}${TOKEN_PATH}`,
+      clock: ctx.clock,
+      kv: ctx.kv,
+    });
+    const code = requireParam(params, 'code');
+    const accessToken = randomToken();
+    const grant = await redeem(ctx, request, code, accessToken);
+    checkBoundToClient(grant, client);
+    checkRedirectUri(grant, params);
+    checkPkce(grant, params);
+    checkNotExpired(grant, ctx.clock.now());
+    await storeAccessToken(ctx.kv, accessToken, {
+      clientId: client.clientId,
+      sub: grant.sub,
+      ...(grant.previousSub === undefined ? {} : { previousSub: grant.previousSub }),
+      claims: grant.claims,
+    });
+    const idToken = await signIdToken(grant, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
+    request.log.info({ client: client.clientId }, 'tokens issued');
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S, id_token: idToken, scope: 'openid' };
+  });
+}
+
+function checkForm(request: FastifyRequest): RawParams {
+  if (!isForm(request)) throw invalidRequest('the body must be application/x-www-form-urlencoded');
+  const params = collectParams(request);
+  if (repeatedNames(params).length) throw invalidRequest('parameters must not be repeated');
+  return params;
+}
+
+function checkGrantType(params: RawParams): void {
+  const grantType = single(params, 'grant_type');
+  if (grantType === undefined) throw invalidRequest('grant_type is required');
+  if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', 400, 'only authorization_code is supported');
+}
+
+function requireParam(params: RawParams, name: string): string {
+  const value = single(params, name);
+  if (value === undefined) throw invalidRequest(`${name} is required`);
+  return value;
+}
+
+// Unknown, expired, replayed and foreign codes all get this one answer (research/reliability.md case 76).
+const badCode = () => invalidGrant('the code is invalid, expired or already used');
+
+async function redeem(ctx: GatewayContext, request: FastifyRequest, code: string, accessToken: string): Promise<Grant> {
+  if (code.length > 256) throw badCode();
+  const redemption = await redeemCode(ctx.kv, code, tokenHash(accessToken));
+  switch (redemption.outcome) {
+    case 'granted':
+      return redemption.grant;
+    case 'replayed':
+      // RFC 6749 section 4.1.2: revoke what the first redemption issued.
+      await revokeAccessToken(ctx.kv, redemption.firstAccessTokenHash);
+      request.log.warn({ event: 'code_replayed' }, 'authorization code replayed; first access token revoked');
+      throw badCode();
+    case 'unknown':
+      throw badCode();
+  }
+}
+
+function checkBoundToClient(grant: Grant, client: Client): void {
+  if (grant.clientId !== client.clientId) throw badCode();
+}
+
+function checkRedirectUri(grant: Grant, params: RawParams): void {
+  if (requireParam(params, 'redirect_uri') !== grant.redirectUri) throw invalidGrant('redirect_uri does not match');
+}
+
+function checkPkce(grant: Grant, params: RawParams): void {
+  const verifier = single(params, 'code_verifier');
+  if (verifier === undefined || !VERIFIER.test(verifier)) throw invalidGrant('code_verifier is missing or malformed');
+  const challenge = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  if (!constantEqual(challenge, grant.codeChallenge)) throw invalidGrant('code_verifier does not match');
+}
+
+function checkNotExpired(grant: Grant, now: number): void {
+  if (now > grant.expiresAt) throw badCode();
+}

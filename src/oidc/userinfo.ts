@@ -1,0 +1,37 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { GatewayContext } from '../context.js';
+import { invalidRequest, invalidToken } from '../errors.js';
+import { findAccessToken } from './access-token.js';
+
+// GET|POST /userinfo (OIDC Core section 5.3) with a bearer token in the
+// Authorization header (RFC 6750 section 2.1): the same released claims.
+
+export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): void {
+  const handler = async (request: FastifyRequest) => {
+    const token = bearerToken(request);
+    const grant = token.length <= 256 ? await findAccessToken(ctx.kv, token) : undefined;
+    if (!grant) throw invalidToken('the access token is invalid, expired or revoked');
+    return {
+      ...grant.claims,
+      ...(grant.previousSub === undefined ? {} : { previous_sub: grant.previousSub }),
+      sub: grant.sub,
+    };
+  };
+  const options = { config: { errorStyle: 'bearer' as const } };
+  app.get('/userinfo', options, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return handler(request);
+  });
+  app.post('/userinfo', options, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return handler(request);
+  });
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (header === undefined) throw invalidToken('a bearer access token is required');
+  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+  if (!match) throw invalidRequest('the Authorization header is malformed');
+  return match[1]!;
+}

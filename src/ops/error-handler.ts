@@ -1,0 +1,97 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, OAuthError, PageError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { messageFor } from '../pages/messages.js';
+import { renderPage } from '../pages/page.js';
+
+// The one place that decides what an error looks like to the caller and what
+// is logged. Each route names its style; anything unexpected becomes a generic
+// server_error and is logged, never echoed (STYLE.md rule 7).
+
+export type ErrorStyle = 'page' | 'authorize' | 'token' | 'bearer' | 'json';
+
+/** A relying party's verified redirect URI: only then may an error go back to it (RFC 6749 section 4.1.2.1). */
+export interface RedirectTarget {
+  redirectUri: string;
+  state?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorStyle?: ErrorStyle;
+  }
+  interface FastifyRequest {
+    redirectTarget?: RedirectTarget;
+  }
+}
+
+export function registerErrorHandling(app: FastifyInstance, issuer: string): void {
+  app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
+    const err = toGatewayError(raw);
+    logOutcome(request, err, raw);
+    return send(reply, request, err, issuer);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const err = new PageError('not_found', 404, 'No such resource');
+    return send(reply, request, err, issuer, request.method === 'GET' && acceptsHtml(request) ? 'page' : 'json');
+  });
+}
+
+function toGatewayError(err: FastifyError | Error): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const status = (err as FastifyError).statusCode;
+  // Fastify's own refusals (body too large, bad content type, malformed body) are the client's fault.
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new OAuthError('invalid_request', status === 413 ? 413 : 400, 'The request is malformed');
+  }
+  return new PageError('server_error', 500, 'Internal error');
+}
+
+function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): void {
+  if (err.status >= 500 && err.code === 'server_error') {
+    request.log.error({ err: raw }, 'unexpected error');
+  } else if (err.status === 503) {
+    const cause = (err as { cause?: unknown }).cause;
+    request.log.warn({ code: err.code, dependency: cause instanceof Error ? cause.message : undefined }, 'dependency unavailable');
+  } else {
+    request.log.info({ code: err.code, status: err.status }, 'request refused');
+  }
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, issuer: string, forced?: ErrorStyle) {
+  const style = forced ?? request.routeOptions.config.errorStyle ?? 'json';
+  if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  reply.header('cache-control', 'no-store');
+  switch (style) {
+    case 'authorize':
+      if (err instanceof OAuthError && request.redirectTarget) return redirectError(reply, request.redirectTarget, err, issuer);
+      return sendPage(reply, err);
+    case 'page':
+      return sendPage(reply, err);
+    case 'token':
+      if (err.code === 'invalid_client') {
+        reply.header('www-authenticate', (err as OAuthError).basicChallenge ? 'Basic realm="token"' : 'Bearer realm="token"');
+      }
+      return reply.code(err.status).send({ error: err.code, error_description: err.description });
+    case 'bearer':
+      if (err.status === 401) reply.header('www-authenticate', `Bearer error="${err.code}", error_description="${err.description}"`);
+      return reply.code(err.status).send({ error: err.code, error_description: err.description });
+    case 'json':
+      return reply.code(err.status).send({ error: err.code, error_description: err.description });
+  }
+}
+
+function sendPage(reply: FastifyReply, err: GatewayError) {
+  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code), err.code));
+}
+
+/** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */
+function redirectError(reply: FastifyReply, target: RedirectTarget, err: OAuthError, issuer: string) {
+  const url = new URL(target.redirectUri);
+  url.searchParams.set('error', err.code);
+  url.searchParams.set('error_description', err.description);
+  if (target.state !== undefined) url.searchParams.set('state', target.state);
+  url.searchParams.set('iss', issuer);
+  return reply.code(303).header('location', url.toString()).send();
+}
+
+const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes('text/html');

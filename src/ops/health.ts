@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from '../context.js';
+
+/** Liveness never checks dependencies; readiness asks whether a login could succeed now. */
+export function registerHealth(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await ctx.kv.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', kv: 'unreachable' });
+    }
+  });
+}

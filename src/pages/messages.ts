@@ -1,0 +1,51 @@
+import type { Message } from './page.js';
+
+// What a pupil, parent or teacher reads. No technical detail: the error code
+// at the bottom of the page is what a helpdesk needs.
+
+const LOGIN_FAILED: Message = {
+  nl: { title: 'Inloggen is niet gelukt', body: 'Het inloggen bij je school kon niet worden gecontroleerd. Ga terug naar het lesmateriaal en probeer het opnieuw.' },
+  en: { title: 'Login failed', body: 'The login at your school could not be verified. Go back to the learning material and try again.' },
+};
+
+const MESSAGES: Record<string, Message> = {
+  unknown_client_or_redirect_uri: {
+    nl: { title: 'Onbekend lesmateriaal', body: 'Dit lesmateriaal is niet bekend bij de inlogdienst, of het stuurde een ongeldig terugkeeradres. Neem contact op met de uitgever.' },
+    en: { title: 'Unknown learning material', body: 'This learning material is not known to the login service, or it sent an invalid return address. Please contact the publisher.' },
+  },
+  invalid_request: {
+    nl: { title: 'Ongeldig verzoek', body: 'Het lesmateriaal stuurde een verzoek dat niet klopt. Probeer het opnieuw vanuit het lesmateriaal.' },
+    en: { title: 'Invalid request', body: 'The learning material sent a request that is not valid. Try again from the learning material.' },
+  },
+  school_required: {
+    nl: { title: 'School niet gevonden', body: 'We weten niet bij welke school je hoort. Start het lesmateriaal via de omgeving van je school.' },
+    en: { title: 'School not found', body: 'We do not know which school you belong to. Open the learning material from your school environment.' },
+  },
+  login_expired: {
+    nl: { title: 'Inloggen duurde te lang', body: 'Het inloggen is verlopen of al gebruikt. Ga terug naar het lesmateriaal en begin opnieuw.' },
+    en: { title: 'Login expired', body: 'The login has expired or was already used. Go back to the learning material and start again.' },
+  },
+  no_licence: {
+    nl: { title: 'Geen licentie', body: 'Je school heeft geen licentie voor dit lesmateriaal. Vraag je leraar of de schooladministratie.' },
+    en: { title: 'No licence', body: 'Your school has no licence for this learning material. Ask your teacher or the school office.' },
+  },
+  school_unavailable: {
+    nl: { title: 'School niet bereikbaar', body: 'De inlogdienst van je school is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.' },
+    en: { title: 'School unavailable', body: "Your school's login service cannot be reached right now. Try again in a few minutes." },
+  },
+  temporarily_unavailable: {
+    nl: { title: 'Even niet beschikbaar', body: 'De inlogdienst is tijdelijk niet beschikbaar. Probeer het over een paar seconden opnieuw.' },
+    en: { title: 'Temporarily unavailable', body: 'The login service is temporarily unavailable. Try again in a few seconds.' },
+  },
+  not_found: {
+    nl: { title: 'Pagina niet gevonden', body: 'Deze pagina bestaat niet.' },
+    en: { title: 'Page not found', body: 'This page does not exist.' },
+  },
+  server_error: {
+    nl: { title: 'Er ging iets mis', body: 'Er ging iets mis bij de inlogdienst. Probeer het later opnieuw.' },
+    en: { title: 'Something went wrong', body: 'Something went wrong at the login service. Please try again later.' },
+  },
+};
+
+/** The page text for an error code; assertion failures share one text. */
+export const messageFor = (code: string): Message => MESSAGES[code] ?? (code.startsWith('assertion_') ? LOGIN_FAILED : MESSAGES.invalid_request!);

@@ -1,0 +1,31 @@
+// The gateway's few HTML pages. Every value is escaped; pages load nothing
+// from elsewhere (research/reliability.md R6) and speak Dutch first, English second.
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+export interface Message {
+  readonly nl: { readonly title: string; readonly body: string };
+  readonly en: { readonly title: string; readonly body: string };
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}
+h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}code{background:#f2f2f2;padding:.1rem .3rem}`;
+
+export function renderPage(message: Message, code: string): string {
+  return `<!doctype html>
+<html lang="nl">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(message.nl.title)}</title><style>${STYLE}</style></head>
+<body>
+<main>
+<h1>${escapeHtml(message.nl.title)}</h1>
+<p>${escapeHtml(message.nl.body)}</p>
+<section lang="en"><h2>${escapeHtml(message.en.title)}</h2><p>${escapeHtml(message.en.body)}</p></section>
+<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>
+</main>
+</body>
+</html>
+`;
+}

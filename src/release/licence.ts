@@ -1,0 +1,28 @@
+import type { Licence } from '../store/registry.js';
+import type { Pupil } from './pupil.js';
+
+// DESIGN.md section 7 and Contract details: a licence covers the pupil when it
+// is valid today and either names no scope (whole school) or lists one of the
+// pupil's groups or one of their groups' grades.
+
+/** Today's date (YYYY-MM-DD) where the schools are: licence dates are Dutch calendar days. */
+export function schoolDay(epochMs: number): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date(epochMs));
+}
+
+const validOn = (licence: Licence, day: string): boolean =>
+  (!licence.validFrom || licence.validFrom <= day) && (!licence.validUntil || day <= licence.validUntil);
+
+function inScope(licence: Licence, pupil: Pupil): boolean {
+  if (!licence.groups && !licence.grades) return true;
+  const groupHit = licence.groups?.some((g) => pupil.groups.some((pg) => pg.key === g)) ?? false;
+  const grades = new Set([...pupil.groups.map((g) => g.grade), pupil.grade]);
+  const gradeHit = licence.grades?.some((g) => grades.has(g)) ?? false;
+  return groupHit || gradeHit;
+}
+
+/** The first licence that is valid on `day` and covers the pupil, if any. */
+export function findLicence(licences: readonly Licence[], pupil: Pupil, day: string): Licence | undefined {
+  return licences.find((l) => validOn(l, day) && inScope(l, pupil));
+}

@@ -1,0 +1,17 @@
+/** What the school's assertion says about the person logging in (DESIGN.md section 5). */
+export interface Pupil {
+  readonly school: string;
+  /** The school's key for the pupil: never leaves the gateway, never logged. */
+  readonly studentKey: string;
+  readonly role: 'student' | 'teacher';
+  readonly given_name?: string;
+  readonly family_name?: string;
+  readonly tussenvoegsel?: string;
+  readonly birthdate?: string;
+  readonly gender?: string;
+  readonly groups: readonly { readonly key: string; readonly name: string; readonly grade?: number }[];
+  readonly grade?: number;
+}
+
+/** The pupil's own grade: the assertion's top-level grade, else the first group's. */
+export const gradeOf = (pupil: Pupil): number | undefined => pupil.grade ?? pupil.groups.find((g) => g.grade !== undefined)?.grade;

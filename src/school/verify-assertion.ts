@@ -1,0 +1,134 @@
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { epochSeconds, type Clock } from '../clock.js';
+import { decodeUntrusted, INBOUND_ALGS, typIs } from '../crypto/jws.js';
+import { PageError } from '../errors.js';
+import type { Pupil } from '../release/pupil.js';
+import type { Registry, School } from '../store/registry.js';
+import { assertionClaimsSchema, type AssertionClaims } from './assertion-claims.js';
+
+// Verification of a school login assertion (DESIGN.md section 5), as one
+// ordered list of checks. Each failure has its own stable code; none echoes
+// the assertion. Replay and nonce binding need the KV and follow in the route.
+
+export const ASSERTION_TYP = 'school-assertion+jwt';
+export const MAX_LIFETIME_S = 300;
+export const CLOCK_SKEW_S = 30;
+
+export interface AssertionContext {
+  readonly registry: Pick<Registry, 'schoolsByIssuer'>;
+  readonly issuer: string;
+  readonly clock: Clock;
+}
+
+export interface VerifiedAssertion {
+  readonly school: School;
+  readonly pupil: Pupil;
+  readonly claims: AssertionClaims;
+  readonly exp: number;
+  readonly iat: number;
+}
+
+const refuse = (code: string) => new PageError(`assertion_${code}`, 400, 'The school login could not be verified');
+
+export async function verifyAssertion(token: string, ctx: AssertionContext): Promise<VerifiedAssertion> {
+  const decoded = decodeUntrusted(token);
+  if (!decoded) throw refuse('malformed');
+  checkHeader(decoded.header);
+  const candidates = schoolsOfIssuer(decoded.payload, ctx);
+  checkAudienceIsOneString(decoded.payload, ctx.issuer);
+  const payload = await checkSignature(token, candidates[0]!, ctx);
+  const { iat, exp } = checkLifetime(payload, ctx.clock);
+  const claims = parseClaims(payload);
+  const school = checkSchoolBelongsToIssuer(claims.school, candidates);
+  return { school, pupil: pupilOf(claims), claims, iat, exp };
+}
+
+function checkHeader(header: Record<string, unknown>): void {
+  // RFC 8725 section 3.11: explicit typing, so no other token of the school's passes for an assertion.
+  if (!typIs(header, ASSERTION_TYP)) throw refuse('wrong_type');
+  if (typeof header.alg !== 'string' || !INBOUND_ALGS.includes(header.alg)) throw refuse('alg_not_allowed');
+  if (typeof header.kid !== 'string' || header.kid.length < 1 || header.kid.length > 128) throw refuse('kid_invalid');
+}
+
+function schoolsOfIssuer(payload: Record<string, unknown>, ctx: AssertionContext): readonly School[] {
+  const schools = typeof payload.iss === 'string' ? ctx.registry.schoolsByIssuer.get(payload.iss) : undefined;
+  if (!schools?.length) throw refuse('unknown_issuer');
+  return schools;
+}
+
+function checkAudienceIsOneString(payload: Record<string, unknown>, issuer: string): void {
+  // research/reliability.md case 23: a single string, never an array that merely contains us.
+  if (payload.aud !== issuer) throw refuse('wrong_audience');
+}
+
+async function checkSignature(token: string, school: School, ctx: AssertionContext): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(token, school.keys, {
+      algorithms: INBOUND_ALGS,
+      issuer: school.issuer,
+      audience: ctx.issuer,
+      requiredClaims: ['iat', 'exp', 'jti', 'sub'],
+      clockTolerance: CLOCK_SKEW_S,
+      currentDate: new Date(ctx.clock.now()),
+    });
+    return payload;
+  } catch (err) {
+    throw mapJoseError(err);
+  }
+}
+
+function mapJoseError(err: unknown): PageError {
+  if (err instanceof joseErrors.JWTExpired) return refuse('expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return refuse('not_yet_valid');
+    return refuse('claims_invalid');
+  }
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) return refuse('unknown_key');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return refuse('signature_invalid');
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return refuse('alg_not_allowed');
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err instanceof TypeError) {
+    // The school's JWKS endpoint did not answer usefully: not the pupil's fault.
+    return new PageError('school_unavailable', 503, 'The school login service cannot be reached');
+  }
+  if (err instanceof joseErrors.JOSEError) return refuse('malformed');
+  throw err;
+}
+
+function checkLifetime(payload: Record<string, unknown>, clock: Clock): { iat: number; exp: number } {
+  const { iat, exp } = payload as { iat: number; exp: number };
+  const now = epochSeconds(clock);
+  if (!Number.isInteger(iat) || !Number.isInteger(exp)) throw refuse('claims_invalid');
+  if (exp - iat > MAX_LIFETIME_S || exp <= iat) throw refuse('lifetime_too_long');
+  if (iat > now + CLOCK_SKEW_S) throw refuse('not_yet_valid');
+  return { iat, exp };
+}
+
+function parseClaims(payload: Record<string, unknown>): AssertionClaims {
+  const parsed = assertionClaimsSchema.safeParse(payload);
+  if (!parsed.success) throw refuse('claims_invalid');
+  return parsed.data;
+}
+
+function checkSchoolBelongsToIssuer(schoolId: string, candidates: readonly School[]): School {
+  // ASVS 6.8.1: an IdP may speak only for the schools registered with it.
+  const school = candidates.find((s) => s.id === schoolId);
+  if (!school) throw refuse('school_mismatch');
+  return school;
+}
+
+function pupilOf(c: AssertionClaims): Pupil {
+  const optional = <K extends 'given_name' | 'family_name' | 'tussenvoegsel' | 'birthdate' | 'gender' | 'grade'>(k: K) =>
+    c[k] === undefined ? {} : { [k]: c[k] };
+  return {
+    school: c.school,
+    studentKey: c.sub,
+    role: c.role,
+    groups: c.groups.map((g) => (g.grade === undefined ? { key: g.key, name: g.name } : { key: g.key, name: g.name, grade: g.grade })),
+    ...optional('given_name'),
+    ...optional('family_name'),
+    ...optional('tussenvoegsel'),
+    ...optional('birthdate'),
+    ...optional('gender'),
+    ...optional('grade'),
+  };
+}

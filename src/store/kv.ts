@@ -1,0 +1,23 @@
+/**
+ * The hot-state port (DESIGN.md section 2). Every write carries a TTL, and the
+ * single-use operations are one atomic step in every adapter: take() is GETDEL,
+ * setIfAbsent() is SET NX, swap() is SET XX GET. Adapters throw
+ * UnavailableError when the store cannot answer, so callers fail closed.
+ */
+export interface Kv {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Write only if the key is absent; true when this call wrote it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Read and delete in one step: of concurrent callers, exactly one sees the value. */
+  take(key: string): Promise<string | null>;
+  /** Replace an existing value and return the old one; absent keys stay absent (null). */
+  swap(key: string, value: string, ttlMs: number): Promise<string | null>;
+  del(key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function assertTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError('every KV write needs a positive integer TTL');
+}

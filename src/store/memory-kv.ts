@@ -1,0 +1,95 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { assertTtl, type Kv } from './kv.js';
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+const SWEEP_INTERVAL_MS = 30_000;
+
+/**
+ * The embedded single-process adapter. JavaScript runs one callback at a time,
+ * so each method body is atomic, as the Redis commands are.
+ */
+export class MemoryKv implements Kv {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly clock: Clock = systemClock) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.live(key)?.value ?? null);
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+    return Promise.resolve();
+  }
+
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    if (this.live(key)) return Promise.resolve(false);
+    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  take(key: string): Promise<string | null> {
+    const entry = this.live(key);
+    this.entries.delete(key);
+    return Promise.resolve(entry?.value ?? null);
+  }
+
+  swap(key: string, value: string, ttlMs: number): Promise<string | null> {
+    assertTtl(ttlMs);
+    const entry = this.live(key);
+    if (!entry) return Promise.resolve(null);
+    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+    return Promise.resolve(entry.value);
+  }
+
+  del(key: string): Promise<void> {
+    this.entries.delete(key);
+    return Promise.resolve();
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.entries.clear();
+    return Promise.resolve();
+  }
+
+  /** Number of live keys (tests use it to prove that a refused request stored nothing). */
+  size(): number {
+    this.sweep();
+    return this.entries.size;
+  }
+
+  keys(): string[] {
+    this.sweep();
+    return [...this.entries.keys()];
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= this.clock.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+}

@@ -1,0 +1,80 @@
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { UnavailableError } from '../errors.js';
+import { assertTtl, type Kv } from './kv.js';
+
+export const KEY_PREFIX = 'pgw:';
+
+// Fail fast instead of queueing: a login waiting on a dead Redis should get a
+// 503 within a bounded time, and no unbounded offline queue may build up
+// (research/reliability.md section 5.1). ioredis reconnects by itself.
+export const redisOptions: RedisOptions = {
+  keyPrefix: KEY_PREFIX,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 2_000,
+  commandTimeout: 1_000,
+  retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
+  // After a failover a client may still talk to the demoted primary.
+  reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  lazyConnect: true,
+};
+
+export class RedisKv implements Kv {
+  constructor(readonly client: Redis) {}
+
+  static async connect(url: string, options: RedisOptions = {}): Promise<RedisKv> {
+    const client = new Redis(url, { ...redisOptions, ...options } as RedisOptions & { replyMapping?: never });
+    // A Redis that is down at start must not stop the process: it keeps
+    // retrying in the background and logins answer 503 until it is back.
+    client.on('error', () => undefined);
+    await client.connect().catch(() => undefined);
+    return new RedisKv(client);
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.run(() => this.client.get(key));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    await this.run(() => this.client.set(key, value, 'PX', ttlMs));
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    return (await this.run(() => this.client.set(key, value, 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  take(key: string): Promise<string | null> {
+    return this.run(() => this.client.getdel(key));
+  }
+
+  swap(key: string, value: string, ttlMs: number): Promise<string | null> {
+    assertTtl(ttlMs);
+    // SET ... XX GET (Redis >= 6.2): one step, so two concurrent redemptions
+    // cannot both read the original value.
+    return this.run(() => this.client.set(key, value, 'PX', ttlMs, 'XX', 'GET'));
+  }
+
+  async del(key: string): Promise<void> {
+    await this.run(() => this.client.del(key));
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    return Promise.resolve();
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw new UnavailableError(err);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+// The registration shapes of DESIGN.md section 10, shared by the seed file
+// and (later) the admin API.
+
+export const SCHOOL_ID = /^[0-9]{2}[A-Z]{2}([0-9]{2})?$/;
+export const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+export const RELEASABLE_CLAIMS = [
+  'school', 'role', 'grade', 'groups', 'group_names',
+  'given_name', 'family_name', 'tussenvoegsel', 'birthdate', 'gender',
+] as const;
+export type ReleasableClaim = (typeof RELEASABLE_CLAIMS)[number];
+
+// Ed25519 is RFC 9864's fully-specified name for EdDSA over Ed25519; current
+// libraries (openid-client, jose) sign with it, so both names are accepted.
+export const ASYMMETRIC_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** https everywhere; http only on loopback hosts, for development and tests (DESIGN.md, Contract details). */
+export const registeredUrl = z.url({ protocol: /^https?$/ }).refine(
+  (raw) => {
+    const url = new URL(raw);
+    return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
+  },
+  { message: 'must be https (http only on localhost, 127.0.0.1 or [::1])' },
+).refine((raw) => !raw.includes('#'), { message: 'must not contain a fragment' });
+
+// research/reliability.md R4: no fragment, no response parameters already in the query.
+const redirectUri = registeredUrl.refine(
+  (raw) => !['code', 'state', 'iss', 'error'].some((p) => new URL(raw).searchParams.has(p)),
+  { message: 'must not carry code, state, iss or error query parameters' },
+);
+
+const publicJwk = z
+  .looseObject({
+    kty: z.enum(['EC', 'RSA', 'OKP']),
+    kid: z.string().min(1).max(128),
+    alg: z.enum(ASYMMETRIC_ALGS).optional(),
+    use: z.literal('sig').optional(),
+  })
+  .refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), { message: 'must be a public key (no private parts)' });
+
+export const jwksSchema = z.object({
+  keys: z.array(publicJwk).max(16).refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, {
+    message: 'key ids (kid) must be distinct',
+  }),
+});
+
+const keySource = {
+  jwks: jwksSchema.optional(),
+  jwksUri: registeredUrl.optional(),
+};
+
+const date = z.iso.date();
+
+export const schoolSchema = z
+  .strictObject({
+    id: z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01'),
+    name: z.string().min(1).max(200),
+    issuer: registeredUrl,
+    loginUrl: registeredUrl,
+    ...keySource,
+  })
+  .refine((s) => Boolean(s.jwks) !== Boolean(s.jwksUri), { message: 'give exactly one of jwks or jwksUri', path: ['jwks'] });
+
+export const supplierSchema = z
+  .strictObject({
+    id: z.string().regex(SLUG, 'must be a slug: a-z, 0-9 and -, 2 to 63 characters'),
+    name: z.string().min(1).max(200),
+    keyVersion: z.number().int().min(1).default(1),
+    previousKeyVersion: z.number().int().min(1).optional(),
+    rotationUntil: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((s) => (s.previousKeyVersion === undefined) === (s.rotationUntil === undefined), {
+    message: 'previousKeyVersion and rotationUntil go together',
+    path: ['previousKeyVersion'],
+  })
+  .refine((s) => s.previousKeyVersion === undefined || s.previousKeyVersion !== s.keyVersion, {
+    message: 'must differ from keyVersion',
+    path: ['previousKeyVersion'],
+  });
+
+export const clientSchema = z
+  .strictObject({
+    clientId: z.string().regex(SLUG, 'must be a slug: a-z, 0-9 and -, 2 to 63 characters'),
+    supplier: z.string().regex(SLUG),
+    name: z.string().min(1).max(200),
+    redirectUris: z.array(redirectUri).min(1).max(20),
+    initiateLoginUri: registeredUrl.optional(),
+    ...keySource,
+    clientSecret: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+    claims: z.array(z.enum(RELEASABLE_CLAIMS)).max(RELEASABLE_CLAIMS.length),
+  })
+  .refine((c) => [c.jwks, c.jwksUri, c.clientSecret].filter(Boolean).length === 1, {
+    message: 'give exactly one of jwks, jwksUri (private_key_jwt) or clientSecret (client_secret_basic)',
+    path: ['jwks'],
+  });
+
+export const licenceSchema = z
+  .strictObject({
+    school: z.string().regex(SCHOOL_ID),
+    client: z.string().regex(SLUG),
+    claims: z.array(z.enum(RELEASABLE_CLAIMS)),
+    groups: z.array(z.string().min(1).max(128)).min(1).optional(),
+    grades: z.array(z.number().int().min(1).max(15)).min(1).optional(),
+    validFrom: date.optional(),
+    validUntil: date.optional(),
+  })
+  .refine((l) => !l.validFrom || !l.validUntil || l.validFrom <= l.validUntil, {
+    message: 'validFrom must not be after validUntil',
+    path: ['validUntil'],
+  });
+
+export const seedSchema = z.strictObject({
+  schools: z.array(schoolSchema).default([]),
+  suppliers: z.array(supplierSchema).default([]),
+  clients: z.array(clientSchema).default([]),
+  licences: z.array(licenceSchema).default([]),
+});
+
+export type Seed = z.infer<typeof seedSchema>;
+export type SchoolReg = z.infer<typeof schoolSchema>;
+export type SupplierReg = z.infer<typeof supplierSchema>;
+export type ClientReg = z.infer<typeof clientSchema>;
+export type LicenceReg = z.infer<typeof licenceSchema>;

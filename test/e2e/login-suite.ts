@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Kv } from '../../src/store/kv.js';
+import { fullLogin } from '../helpers/browser.js';
+import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { TestPublisher } from '../helpers/publisher.js';
+
+/** The happy path, run once per KV adapter. */
+export function defineLoginSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => Promise<void> }>) {
+  let world: World;
+  let gateway: TestGateway;
+  let reken: TestPublisher;
+  let lees: TestPublisher;
+  let taal: TestPublisher;
+  let cleanup: () => Promise<void>;
+  const masterKey = randomBytes(32);
+
+  beforeAll(async () => {
+    world = await makeWorld();
+    const store = await makeKv();
+    cleanup = store.cleanup;
+    gateway = await startGateway({ seed: world.seed, kv: store.kv, masterKey });
+    reken = await TestPublisher.create(gateway.url, 'rekenapp', REKEN_CB, { key: world.rekenKey });
+    lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
+    taal = await TestPublisher.create(gateway.url, 'taalapp', TAAL_CB, { secret: world.taalSecret });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await cleanup?.();
+  });
+
+  it('logs a pupil in with private_key_jwt: a valid ES256 id_token with exactly the licensed claims', async () => {
+    const { claims, tokens, started } = await fullLogin(gateway, world.regenboog, reken, PUPIL);
+    const { payload } = await jwtVerify(tokens.id_token!, createLocalJWKSet(gateway.signing.jwks), { issuer: gateway.url, audience: 'rekenapp' });
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
+    expect(payload.nonce).toBe(started.nonce);
+    expect(payload.exp! - payload.iat!).toBe(300);
+    expect(typeof payload.auth_time).toBe('number');
+    expect(claims.sub).toMatch(/^[a-z2-7]{32}$/);
+    // Licence for rekenapp at 12AB releases school, grade, groups, group_names; nothing else.
+    const released = Object.keys(payload).filter((k) => !['iss', 'aud', 'sub', 'iat', 'exp', 'nonce', 'auth_time'].includes(k)).sort();
+    expect(released).toEqual(['grade', 'group_names', 'groups', 'school']);
+    expect(payload.school).toBe('12AB');
+    expect(payload.grade).toBe(8);
+    expect(payload.group_names).toEqual(['Groep 8A']);
+    expect(payload.groups).toEqual([expect.stringMatching(/^[a-z2-7]{32}$/)]);
+    expect(JSON.stringify(payload)).not.toContain(PUPIL.sub);
+    expect(JSON.stringify(payload)).not.toContain('Sanne');
+  });
+
+  it('answers userinfo with the same released claims', async () => {
+    const { claims, tokens } = await fullLogin(gateway, world.regenboog, reken, PUPIL);
+    const info = await reken.userinfo(tokens.access_token, claims.sub);
+    expect(info).toEqual({ sub: claims.sub, school: '12AB', grade: 8, groups: claims.groups, group_names: ['Groep 8A'] });
+  });
+
+  it('gives the same sub across logins and products of one supplier, and a different one at another supplier', async () => {
+    const first = await fullLogin(gateway, world.regenboog, reken, PUPIL);
+    const again = await fullLogin(gateway, world.regenboog, reken, PUPIL);
+    const sameSupplier = await fullLogin(gateway, world.regenboog, lees, PUPIL);
+    const otherSupplier = await fullLogin(gateway, world.regenboog, taal, PUPIL);
+    expect(again.claims.sub).toBe(first.claims.sub);
+    expect(sameSupplier.claims.sub).toBe(first.claims.sub);
+    expect(otherSupplier.claims.sub).not.toBe(first.claims.sub);
+    expect(otherSupplier.claims.sub).toMatch(/^[a-z2-7]{32}$/);
+  });
+
+  it('logs in with client_secret_basic and releases that licence: school, role, given_name', async () => {
+    const { claims } = await fullLogin(gateway, world.regenboog, taal, PUPIL);
+    const released = Object.keys(claims).filter((k) => !['iss', 'aud', 'sub', 'iat', 'exp', 'nonce', 'auth_time'].includes(k)).sort();
+    expect(released).toEqual(['given_name', 'role', 'school']);
+    expect(claims.given_name).toBe('Sanne');
+    expect(claims.role).toBe('student');
+  });
+
+  it('keeps the sub stable across a restart with the same master key', async () => {
+    const before = await fullLogin(gateway, world.regenboog, lees, PUPIL);
+    const store = await makeKv();
+    const second = await startGateway({ seed: world.seed, kv: store.kv, masterKey });
+    try {
+      const publisher = await TestPublisher.create(second.url, 'leesapp', LEES_CB, { key: world.leesKey });
+      const after = await fullLogin(second, world.regenboog, publisher, PUPIL);
+      expect(after.claims.sub).toBe(before.claims.sub);
+    } finally {
+      await second.close();
+      await store.cleanup();
+    }
+  });
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createKeySchedule } from '../../src/crypto/key-schedule.js';
+import { createRootCache, type RootCache } from '../../src/crypto/root-cache.js';
+import { generateSigningKey, signingKeysOf, type SigningKeys } from '../../src/crypto/signing-keys.js';
+import { createLogger } from '../../src/logger.js';
+import type { Kv } from '../../src/store/kv.js';
+import { MemoryKv } from '../../src/store/memory-kv.js';
+import { buildRegistry, parseSeed } from '../../src/store/registry.js';
+
+/** Cheap scrypt for tests; the vectors test covers the production cost separately. */
+export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
+
+export interface TestGateway {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly kv: Kv;
+  readonly config: Config;
+  readonly signing: SigningKeys;
+  readonly roots: RootCache;
+  /** Every log line the gateway wrote, as raw JSON text. */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  seed: unknown;
+  kv?: Kv;
+  clock?: Clock;
+  masterKey?: Buffer;
+  signing?: SigningKeys;
+  env?: Record<string, string>;
+}
+
+/** The real app, listening on an ephemeral loopback port. */
+export async function startGateway(options: GatewayOptions): Promise<TestGateway> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const port = await freePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    ISSUER: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'info',
+    PSEUDONYM_SCRYPT_N: String(TEST_SCRYPT.N),
+    ...options.env,
+  });
+  const kv = options.kv ?? new MemoryKv(options.clock);
+  const keys = createKeySchedule(options.masterKey ?? randomBytes(32));
+  const signing = options.signing ?? signingKeysOf((await generateSigningKey()).key);
+  const registry = buildRegistry(parseSeed(options.seed));
+  const roots = createRootCache(keys, kv, { cost: TEST_SCRYPT });
+  const app = await buildApp({
+    config,
+    logger: createLogger('info', sink),
+    kv,
+    registry: () => registry,
+    keys,
+    signing,
+    roots,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  await app.listen({ host: '127.0.0.1', port });
+  return { url: config.ISSUER, app, kv, config, signing, roots, logs, close: () => app.close() };
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
