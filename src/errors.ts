@@ -9,6 +9,8 @@ export abstract class GatewayError extends Error {
     readonly code: string,
     readonly status: number,
     readonly description: string,
+    /** A finer reason for the log only, where the caller must not learn it (research/reliability.md case 77). */
+    readonly reason?: string,
   ) {
     super(`${code}: ${description}`);
     this.name = new.target.name;
@@ -18,8 +20,8 @@ export abstract class GatewayError extends Error {
 /** An OAuth 2.0 / OIDC protocol error (RFC 6749 sections 4.1.2.1 and 5.2, RFC 6750 section 3.1). */
 export class OAuthError extends GatewayError {
   readonly kind = 'oauth';
-  /** Set on invalid_client when the client tried HTTP Basic, so the 401 names that scheme. */
-  basicChallenge = false;
+  /** RFC 6750 section 3.1: the request had no credentials at all, so the challenge names no error. */
+  noCredentials = false;
 }
 
 export const invalidRequest = (description: string) => new OAuthError('invalid_request', 400, description);

@@ -44,7 +44,12 @@ function assertLoopback(raw: string): string {
  * server in the spawned process itself (`node …`, not `npx …`), or the memory
  * figures are those of a wrapper.
  */
-export async function startServer(command: string[], env: Record<string, string>): Promise<ServerHandle> {
+export async function startServer(
+  command: string[],
+  env: Record<string, string>,
+  /** A whole stdout line that announces readiness; group 1 is the base URL. */
+  readyLine: RegExp = /^LISTENING (\S+)\r?\n/m,
+): Promise<ServerHandle> {
   const [file, ...args] = command;
   if (file === undefined) throw new Error('startServer: empty command');
   const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,7 +90,7 @@ export async function startServer(command: string[], env: Record<string, string>
       stdout.push(chunk);
       // Only whole lines count: a chunk may end in the middle of the URL.
       pending += chunk;
-      const match = /^LISTENING (\S+)\r?\n/m.exec(pending);
+      const match = readyLine.exec(pending);
       if (!match) {
         pending = pending.slice(pending.lastIndexOf('\n') + 1);
         return;

@@ -1,4 +1,5 @@
-import { CompactSign, type JWTPayload } from 'jose';
+import { sign } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import { ASYMMETRIC_ALGS } from '../store/seed-schema.js';
 import type { SigningKey } from './signing-keys.js';
 import { parseStrictJson, StrictJsonError } from './strict-json.js';
@@ -10,10 +11,13 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export const MAX_JWS_LENGTH = 8192;
 const MAX_CLAIMS = 100;
 
-export async function signJwt(key: SigningKey, typ: string, payload: JWTPayload): Promise<string> {
-  return new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8'))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
-    .sign(key.privateKey);
+const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+/** A compact JWS (RFC 7515) signed ES256: the signature is R || S, 64 bytes (RFC 7518 section 3.4). */
+export function signJwt(key: SigningKey, typ: string, payload: JWTPayload): string {
+  const input = `${b64url({ alg: key.alg, kid: key.kid, typ })}.${b64url(payload)}`;
+  const signature = sign('sha256', Buffer.from(input, 'ascii'), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
 }
 
 export interface DecodedJws {

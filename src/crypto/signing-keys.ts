@@ -1,6 +1,7 @@
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
 // The gateway's own ES256 signing key (id_tokens, login requests to schools).
 // Generated into DATA_DIR on first start; the file holds the private JWK.
@@ -8,7 +9,8 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type Cry
 export interface SigningKey {
   readonly kid: string;
   readonly alg: 'ES256';
-  readonly privateKey: CryptoKey;
+  /** A node:crypto key: signing with it is synchronous and several times cheaper than WebCrypto. */
+  readonly privateKey: KeyObject;
   readonly publicJwk: JWK;
 }
 
@@ -29,7 +31,7 @@ export async function generateSigningKey(): Promise<{ key: SigningKey; privateJw
 async function keyFromJwk(privateJwk: JWK): Promise<SigningKey> {
   const { d: _d, ...pub } = privateJwk;
   const kid = privateJwk.kid ?? (await calculateJwkThumbprint(pub));
-  const privateKey = (await importJWK({ ...privateJwk, kid }, 'ES256')) as CryptoKey;
+  const privateKey = createPrivateKey({ key: privateJwk as JsonWebKey, format: 'jwk' });
   return { kid, alg: 'ES256', privateKey, publicJwk: { ...pub, kid, alg: 'ES256', use: 'sig' } };
 }
 

@@ -15,8 +15,9 @@ export const ACCESS_TOKEN_TTL_S = 300;
 
 const key = (hash: string) => `at:${hash}`;
 
-export async function storeAccessToken(kv: Pick<Kv, 'set'>, token: string, grant: AccessGrant): Promise<void> {
-  await kv.set(key(tokenHash(token)), seal(token, grant), ACCESS_TOKEN_TTL_S * 1000);
+/** False when the token was revoked before it could be stored (a code replay raced its first redemption). */
+export async function storeAccessToken(kv: Pick<Kv, 'setIfAbsent'>, token: string, grant: AccessGrant): Promise<boolean> {
+  return kv.setIfAbsent(key(tokenHash(token)), seal(token, grant), ACCESS_TOKEN_TTL_S * 1000);
 }
 
 export async function findAccessToken(kv: Pick<Kv, 'get'>, token: string): Promise<AccessGrant | undefined> {
@@ -24,6 +25,7 @@ export async function findAccessToken(kv: Pick<Kv, 'get'>, token: string): Promi
   return sealed ? unseal<AccessGrant>(token, sealed) : undefined;
 }
 
-export async function revokeAccessToken(kv: Pick<Kv, 'del'>, tokenHashValue: string): Promise<void> {
-  await kv.del(key(tokenHashValue));
+export async function revokeAccessToken(kv: Pick<Kv, 'set'>, tokenHashValue: string): Promise<void> {
+  // A tombstone, not a delete: a store that lands after the revocation must not bring the token back.
+  await kv.set(key(tokenHashValue), 'revoked', ACCESS_TOKEN_TTL_S * 1000);
 }

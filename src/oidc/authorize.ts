@@ -14,6 +14,11 @@ import { savePendingLogin } from './transaction.js';
 // state and iss (RFC 6749 section 4.1.2.1, RFC 9207).
 
 const MAX_STATE_OR_NONCE = 512;
+/** The parameters this endpoint reads: any of them sent twice is refused. */
+const PARAMS = [
+  'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
+  'code_challenge_method', 'prompt', 'max_age', 'school_hint', 'request', 'request_uri',
+] as const;
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
 export function registerAuthorize(app: FastifyInstance, ctx: GatewayContext): void {
@@ -53,19 +58,19 @@ export async function handleAuthorize(request: FastifyRequest, ctx: GatewayConte
   });
 }
 
-const pageError = () => new PageError('unknown_client_or_redirect_uri', 400, 'Unknown client or redirect URI');
+const pageError = (reason: string) => new PageError('unknown_client_or_redirect_uri', 400, 'Unknown client or redirect URI', reason);
 
 function checkClient(params: RawParams, registry: Registry): Client {
   const id = single(params, 'client_id');
   const client = id === undefined ? undefined : registry.clients.get(id);
-  if (!client) throw pageError();
+  if (!client) throw pageError('unknown_client');
   return client;
 }
 
 function checkRedirectUri(params: RawParams, client: Client): string {
   // Exact string comparison, no normalisation (RFC 9700 section 4.1.3).
   const uri = single(params, 'redirect_uri');
-  if (uri === undefined || !client.redirectUris.includes(uri)) throw pageError();
+  if (uri === undefined || !client.redirectUris.includes(uri)) throw pageError('redirect_uri_mismatch');
   return uri;
 }
 
@@ -79,7 +84,7 @@ function stateOf(params: RawParams): { state?: string } {
 }
 
 function rejectRepeatedParams(params: RawParams): void {
-  if (repeatedNames(params).length) throw invalidRequest('parameters must not be repeated');
+  if (repeatedNames(params, PARAMS).length) throw invalidRequest('parameters must not be repeated');
 }
 
 function rejectRequestObjects(params: RawParams): void {

@@ -3,7 +3,7 @@ import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
 import { INBOUND_ALGS } from '../crypto/jws.js';
 import { constantEqual, tokenHash } from '../crypto/tokens.js';
-import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
+import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
 import type { Kv } from '../store/kv.js';
 import { single, type RawParams } from './params.js';
@@ -33,11 +33,7 @@ export async function authenticateClient(request: FastifyRequest, params: RawPar
   throw invalidClient('client authentication is required');
 }
 
-function basicFailure(): OAuthError {
-  const err = invalidClient('client authentication failed');
-  err.basicChallenge = true;
-  return err;
-}
+const basicFailure = () => invalidClient('client authentication failed');
 
 function authenticateBasic(header: string, params: RawParams, registry: Registry): Client {
   const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
@@ -104,6 +100,10 @@ async function verifyClientAssertion(assertion: string, client: Client, ctx: Cli
   } catch (err) {
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidClient('client assertion is invalid');
     throw err;
+  }
+  // Whole seconds only, as for school assertions: fractional times are refused, not rounded.
+  if (!Number.isInteger(payload.exp) || (payload.iat !== undefined && !Number.isInteger(payload.iat))) {
+    throw invalidClient('client assertion lifetime is invalid');
   }
   const now = epochSeconds(ctx.clock);
   const issuedAt = payload.iat ?? now;

@@ -7,7 +7,7 @@ import type { Grant } from './code.js';
 export const ID_TOKEN_TTL_S = 300;
 
 /** The id_token: the standard claims, the pseudonym as sub, and exactly the released claims. */
-export function signIdToken(grant: Grant, ctx: { issuer: string; clock: Clock; key: SigningKey }): Promise<string> {
+export function signIdToken(grant: Grant, ctx: { issuer: string; clock: Clock; key: SigningKey }): string {
   const iat = epochSeconds(ctx.clock);
   return signJwt(ctx.key, 'JWT', {
     ...grant.claims,

@@ -8,12 +8,13 @@ import { ACCESS_TOKEN_TTL_S, revokeAccessToken, storeAccessToken } from './acces
 import { authenticateClient } from './client-auth.js';
 import { redeemCode, type Grant } from './code.js';
 import { signIdToken } from './id-token.js';
-import { collectParams, isForm, repeatedNames, single, type RawParams } from './params.js';
+import { formParams, isForm, repeatedNames, single, type RawParams } from './params.js';
 
 // POST /token (DESIGN.md section 6; RFC 6749 sections 4.1.3 and 5).
 
 export const TOKEN_PATH = '/token';
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_id', 'client_assertion', 'client_assertion_type'] as const;
 
 export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
   app.post(TOKEN_PATH, { bodyLimit: 16 * 1024, config: { errorStyle: 'token' } }, async (request, reply) => {
@@ -34,13 +35,14 @@ export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
     checkRedirectUri(grant, params);
     checkPkce(grant, params);
     checkNotExpired(grant, ctx.clock.now());
-    await storeAccessToken(ctx.kv, accessToken, {
+    const stored = await storeAccessToken(ctx.kv, accessToken, {
       clientId: client.clientId,
       sub: grant.sub,
       ...(grant.previousSub === undefined ? {} : { previousSub: grant.previousSub }),
       claims: grant.claims,
     });
-    const idToken = await signIdToken(grant, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
+    if (!stored) throw badCode();
+    const idToken = signIdToken(grant, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
     request.log.info({ client: client.clientId }, 'tokens issued');
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S, id_token: idToken, scope: 'openid' };
   });
@@ -48,8 +50,10 @@ export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
 
 function checkForm(request: FastifyRequest): RawParams {
   if (!isForm(request)) throw invalidRequest('the body must be application/x-www-form-urlencoded');
-  const params = collectParams(request);
-  if (repeatedNames(params).length) throw invalidRequest('parameters must not be repeated');
+  // RFC 6749 sections 2.3.1 and 4.1.3: parameters and credentials travel in the body, never in the URL.
+  if (Object.keys(request.query as object).length) throw invalidRequest('parameters belong in the form body');
+  const params = formParams(request);
+  if (repeatedNames(params, PARAMS).length) throw invalidRequest('parameters must not be repeated');
   return params;
 }
 

@@ -30,7 +30,12 @@ export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): voi
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  if (header === undefined) throw invalidToken('a bearer access token is required');
+  // RFC 6750 section 3.1: another scheme counts as no credentials.
+  if (header === undefined || !/^Bearer(\s|$)/i.test(header)) {
+    const err = invalidToken('a bearer access token is required');
+    err.noCredentials = true;
+    throw err;
+  }
   const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
   if (!match) throw invalidRequest('the Authorization header is malformed');
   return match[1]!;

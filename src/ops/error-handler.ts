@@ -53,7 +53,7 @@ function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): voi
     const cause = (err as { cause?: unknown }).cause;
     request.log.warn({ code: err.code, dependency: cause instanceof Error ? cause.message : undefined }, 'dependency unavailable');
   } else {
-    request.log.info({ code: err.code, status: err.status }, 'request refused');
+    request.log.info({ code: err.code, reason: err.reason, status: err.status }, 'request refused');
   }
 }
 
@@ -68,12 +68,14 @@ function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, i
     case 'page':
       return sendPage(reply, err);
     case 'token':
-      if (err.code === 'invalid_client') {
-        reply.header('www-authenticate', (err as OAuthError).basicChallenge ? 'Basic realm="token"' : 'Bearer realm="token"');
-      }
+      // A 401 carries a challenge (RFC 9110 section 15.5.2); Basic is the one header scheme /token takes.
+      if (err.code === 'invalid_client') reply.header('www-authenticate', 'Basic realm="token"');
       return reply.code(err.status).send({ error: err.code, error_description: err.description });
     case 'bearer':
-      if (err.status === 401) reply.header('www-authenticate', `Bearer error="${err.code}", error_description="${err.description}"`);
+      // RFC 6750 section 3: every refusal of a bearer request says so; with no credentials, without an error.
+      if (err instanceof OAuthError) {
+        reply.header('www-authenticate', err.noCredentials ? 'Bearer realm="userinfo"' : `Bearer realm="userinfo", error="${err.code}", error_description="${err.description}"`);
+      }
       return reply.code(err.status).send({ error: err.code, error_description: err.description });
     case 'json':
       return reply.code(err.status).send({ error: err.code, error_description: err.description });

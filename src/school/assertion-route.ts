@@ -8,7 +8,7 @@ import { PageError } from '../errors.js';
 import { releaseClaims, releasedNames } from '../release/claims.js';
 import { findLicence, schoolDay } from '../release/licence.js';
 import { CODE_TTL_MS, issueCode, type Grant } from '../oidc/code.js';
-import { collectParams, isForm, single } from '../oidc/params.js';
+import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
 import { ASSERTION_PATH } from './login-request.js';
 import { CLOCK_SKEW_S, verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
@@ -35,7 +35,7 @@ export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContex
 }
 
 function readAssertion(request: FastifyRequest): string {
-  const token = isForm(request) ? single(collectParams(request), 'assertion') : undefined;
+  const token = single(formParams(request), 'assertion');
   if (token === undefined || token.length > MAX_JWS_LENGTH) throw new PageError('assertion_malformed', 400, 'No valid assertion');
   return token;
 }

@@ -11,13 +11,13 @@ export const ASSERTION_PATH = '/school/assertion';
  * Where the browser goes to log in at its school: the school's loginUrl with
  * a request object signed by the gateway (DESIGN.md section 5).
  */
-export async function schoolLoginUrl(
+export function schoolLoginUrl(
   school: School,
   gatewayNonce: string,
   ctx: { issuer: string; clock: Clock; key: SigningKey },
-): Promise<string> {
+): string {
   const iat = epochSeconds(ctx.clock);
-  const request = await signJwt(ctx.key, LOGIN_REQUEST_TYP, {
+  const request = signJwt(ctx.key, LOGIN_REQUEST_TYP, {
     iss: ctx.issuer,
     aud: school.issuer,
     nonce: gatewayNonce,

@@ -22,50 +22,45 @@ export class MemoryKv implements Kv {
     this.sweeper.unref();
   }
 
-  get(key: string): Promise<string | null> {
-    return Promise.resolve(this.live(key)?.value ?? null);
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
   }
 
-  set(key: string, value: string, ttlMs: number): Promise<void> {
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
     assertTtl(ttlMs);
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
-    return Promise.resolve();
   }
 
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     assertTtl(ttlMs);
-    if (this.live(key)) return Promise.resolve(false);
+    if (this.live(key)) return false;
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
-    return Promise.resolve(true);
+    return true;
   }
 
-  take(key: string): Promise<string | null> {
+  async take(key: string): Promise<string | null> {
     const entry = this.live(key);
     this.entries.delete(key);
-    return Promise.resolve(entry?.value ?? null);
+    return entry?.value ?? null;
   }
 
-  swap(key: string, value: string, ttlMs: number): Promise<string | null> {
+  async swap(key: string, value: string, ttlMs: number): Promise<string | null> {
     assertTtl(ttlMs);
     const entry = this.live(key);
-    if (!entry) return Promise.resolve(null);
+    if (!entry) return null;
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
-    return Promise.resolve(entry.value);
+    return entry.value;
   }
 
-  del(key: string): Promise<void> {
+  async del(key: string): Promise<void> {
     this.entries.delete(key);
-    return Promise.resolve();
   }
 
-  ping(): Promise<void> {
-    return Promise.resolve();
-  }
+  async ping(): Promise<void> {}
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
-    return Promise.resolve();
   }
 
   /** Number of live keys (tests use it to prove that a refused request stored nothing). */

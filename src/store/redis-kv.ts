@@ -32,7 +32,7 @@ export class RedisKv implements Kv {
     return new RedisKv(client);
   }
 
-  get(key: string): Promise<string | null> {
+  async get(key: string): Promise<string | null> {
     return this.run(() => this.client.get(key));
   }
 
@@ -46,11 +46,11 @@ export class RedisKv implements Kv {
     return (await this.run(() => this.client.set(key, value, 'PX', ttlMs, 'NX'))) === 'OK';
   }
 
-  take(key: string): Promise<string | null> {
+  async take(key: string): Promise<string | null> {
     return this.run(() => this.client.getdel(key));
   }
 
-  swap(key: string, value: string, ttlMs: number): Promise<string | null> {
+  async swap(key: string, value: string, ttlMs: number): Promise<string | null> {
     assertTtl(ttlMs);
     // SET ... XX GET (Redis >= 6.2): one step, so two concurrent redemptions
     // cannot both read the original value.
@@ -67,7 +67,6 @@ export class RedisKv implements Kv {
 
   async close(): Promise<void> {
     this.client.disconnect();
-    return Promise.resolve();
   }
 
   private async run<T>(command: () => Promise<T>): Promise<T> {

@@ -1,0 +1,86 @@
+// The client side of one gateway login, as a publisher's back end, a browser
+// and a school IdP do it together: /authorize -> the school's login (signs an
+// assertion) -> POST /school/assertion -> code -> POST /token.
+import { strict as assert } from 'node:assert';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
+import { Pool, type Dispatcher } from 'undici';
+
+export interface BenchWorld {
+  url: string;
+  clientId: string;
+  redirectUri: string;
+  clientKey: CryptoKey;
+  clientKid: string;
+  schoolId: string;
+  schoolIssuer: string;
+  schoolKey: CryptoKey;
+  schoolKid: string;
+}
+
+const TIMEOUT = { headersTimeout: 10_000, bodyTimeout: 10_000 };
+
+async function call(pool: Dispatcher, opts: Dispatcher.RequestOptions, expected: number): Promise<Dispatcher.ResponseData> {
+  const res = await pool.request({ ...opts, ...TIMEOUT });
+  if (res.statusCode !== expected) {
+    const body = (await res.body.text()).slice(0, 300);
+    throw new Error(`${opts.method} ${opts.path}: ${res.statusCode} ${body}`);
+  }
+  return res;
+}
+
+const location = (res: Dispatcher.ResponseData): URL => new URL(String(res.headers.location));
+
+export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
+  const pool = new Pool(world.url, { connections: 64, pipelining: 1 });
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  async function login(): Promise<{ idToken: string }> {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const query = new URLSearchParams({
+      client_id: world.clientId, redirect_uri: world.redirectUri, response_type: 'code', scope: 'openid',
+      state: randomUUID(), nonce: randomUUID(), code_challenge: challenge, code_challenge_method: 'S256', school_hint: world.schoolId,
+    });
+    const authorize = await call(pool, { method: 'GET', path: `/authorize?${query}` }, 303);
+    await authorize.body.dump();
+    const request = location(authorize).searchParams.get('request')!;
+    const { nonce } = decodeJwt(request) as { nonce: string };
+
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ school: world.schoolId, role: 'student', nonce, groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] })
+      .setProtectedHeader({ alg: 'ES256', kid: world.schoolKid, typ: 'school-assertion+jwt' })
+      .setIssuer(world.schoolIssuer).setAudience(world.url).setSubject(pupilKey()).setJti(randomUUID())
+      .setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(world.schoolKey);
+    const posted = await call(pool, { method: 'POST', path: '/school/assertion', headers: form, body: new URLSearchParams({ assertion }).toString() }, 303);
+    await posted.body.dump();
+    const code = location(posted).searchParams.get('code')!;
+
+    const clientAssertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: world.clientKid })
+      .setIssuer(world.clientId).setSubject(world.clientId).setAudience(world.url).setJti(randomUUID())
+      .setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(world.clientKey);
+    const token = await call(pool, {
+      method: 'POST', path: '/token', headers: form,
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code, redirect_uri: world.redirectUri, code_verifier: verifier,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: clientAssertion,
+      }).toString(),
+    }, 200);
+    const body = (await token.body.json()) as { id_token: string };
+    return { idToken: body.id_token };
+  }
+
+  return { login, close: () => pool.close() };
+}
+
+/** One login, checked in full: id_token signature, issuer, audience, pseudonym shape. */
+export async function smokeGateway(world: BenchWorld, login: () => Promise<{ idToken: string }>): Promise<void> {
+  const { idToken } = await login();
+  const jwks = (await (await fetch(`${world.url}/jwks.json`)).json()) as JSONWebKeySet;
+  const { payload } = await jwtVerify(idToken, createLocalJWKSet(jwks), { issuer: world.url, audience: world.clientId });
+  assert.match(String(payload.sub), /^[a-z2-7]{32}$/);
+  assert.equal(payload.school, '12AB');
+}

@@ -1,0 +1,156 @@
+// npm run bench: the gateway's full login (authorize -> assertion -> token) on
+// a warm pseudonym cache with Redis, the cold-login cost, and panva's
+// oidc-provider running its own complete code flow on the same machine.
+// Both servers run as child processes; this process generates the load.
+//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair } from 'jose';
+import { Redis } from 'ioredis';
+import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-client.js';
+import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
+import { startServer, type ServerHandle } from './lib/child.js';
+import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CONCURRENCY = 16;
+const PUPILS = 500;
+const COLD_LOGINS = 20;
+const tsx = import.meta.resolve('tsx');
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function check(phase: string, r: LoadResult): LoadResult {
+  if (r.errors > 0 || r.count === 0) throw new Error(`${phase}: ${r.count} logins, ${r.errors} errors; first: ${r.firstError ?? 'none'}`);
+  return r;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startGateway(dir: string): Promise<{ server: ServerHandle; world: BenchWorld }> {
+  const school = await generateKeyPair('ES256', { extractable: true });
+  const client = await generateKeyPair('ES256', { extractable: true });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const world: BenchWorld = {
+    url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb',
+    clientKey: client.privateKey, clientKid: 'bench-client', schoolId: '12AB',
+    schoolIssuer: 'https://idp.bench-school.example', schoolKey: school.privateKey, schoolKid: 'bench-school',
+  };
+  const seed = {
+    schools: [{ id: '12AB', name: 'Bench School', issuer: world.schoolIssuer, loginUrl: `${world.schoolIssuer}/login`,
+      jwks: { keys: [{ ...(await exportJWK(school.publicKey)), kid: world.schoolKid, alg: 'ES256', use: 'sig' }] } }],
+    suppliers: [{ id: 'bench-supplier', name: 'Bench Supplier' }],
+    clients: [{ clientId: world.clientId, supplier: 'bench-supplier', name: 'Bench App', redirectUris: [world.redirectUri],
+      jwks: { keys: [{ ...(await exportJWK(client.publicKey)), kid: world.clientKid, alg: 'ES256', use: 'sig' }] },
+      claims: ['school', 'role', 'grade', 'groups'] }],
+    licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
+  };
+  await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
+  const server = await startServer(
+    [process.execPath, '--import', tsx, fileURLToPath(new URL('../src/main.ts', import.meta.url))],
+    { PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, LOG_LEVEL: 'info', NODE_ENV: 'development' },
+    /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
+  );
+  return { server, world };
+}
+
+async function measureGateway() {
+  const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
+  const { server, world } = await startGateway(dir);
+  let next = 0;
+  const pupil = () => `pupil-${next++ % PUPILS}`;
+  const { login, close } = makeGatewayLogin(world, pupil);
+  try {
+    await smokeGateway(world, login);
+    const idleRss = server.rssMb();
+    // Cold: pupils never seen (scrypt runs), one at a time; then the same number warm.
+    let cold = 0;
+    const coldPupil = makeGatewayLogin(world, () => `cold-${process.pid}-${Date.now()}-${cold++}`);
+    const coldRun = check('cold', await runLoad(() => coldPupil.login().then(() => undefined), { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
+    await coldPupil.close();
+    const warmAll = check('warm-up', await runLoad(() => login().then(() => undefined), { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS }));
+    const warmSeq = check('warm sequential', await runLoad(() => login().then(() => undefined), { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
+    const peak = check('peak', await runLoad(() => login().then(() => undefined), { concurrency: CONCURRENCY, durationMs: SECONDS * 1000, warmupMs: 2000 }));
+    const half = check('half rate', await runAtRate(() => login().then(() => undefined), { rate: peak.rate / 2, durationMs: SECONDS * 1000 }));
+    let soak: { samples: number[] } | undefined;
+    if (SOAK_SECONDS > 0) soak = await runSoak(server, () => login().then(() => undefined), peak.rate / 2);
+    return { idleRss, peakRss: server.peakRssMb(), coldRun, warmSeq, warmAll, peak, half, soak };
+  } finally {
+    await close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runSoak(server: ServerHandle, login: () => Promise<void>, rate: number) {
+  const samples: number[] = [];
+  const timer = setInterval(() => samples.push(round1(server.rssMb())), 10_000);
+  try {
+    check('soak', await runAtRate(login, { rate, durationMs: SOAK_SECONDS * 1000 }));
+  } finally {
+    clearInterval(timer);
+  }
+  return { samples };
+}
+
+async function measureBaseline() {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const server = await startServer(
+    [process.execPath, '--import', tsx, fileURLToPath(new URL('baseline/oidc-provider-server.ts', import.meta.url))],
+    { BENCH_CLIENT_JWK: JSON.stringify({ ...(await exportJWK(publicKey)), alg: 'ES256', use: 'sig' }) },
+  );
+  try {
+    await smokeBaseline(server.url, privateKey);
+    const login = makeBaselineLogin(server.url, privateKey);
+    const peak = check('baseline peak', await runLoad(login, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000, warmupMs: 2000 }));
+    const half = check('baseline half rate', await runAtRate(login, { rate: peak.rate / 2, durationMs: SECONDS * 1000 }));
+    return { peak, half, peakRss: server.peakRssMb() };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main() {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await redis.connect().then(() => redis.ping()).catch(() => {
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: the benchmark measures the gateway with Redis`);
+  });
+  redis.disconnect();
+
+  const gw = await measureGateway();
+  const base = await measureBaseline();
+  const row = (name: string, r: LoadResult, rss?: number) => ({
+    run: name, 'logins/s': Math.round(r.rate), logins: r.count, 'p50 ms': round1(r.p50), 'p99 ms': round1(r.p99), 'max ms': round1(r.max),
+    ...(rss === undefined ? {} : { 'peak RSS MB': round1(rss) }),
+  });
+  console.log(`Full login (authorize -> school assertion -> token), ${SECONDS} s per phase, ${CONCURRENCY} workers, loopback, Redis at ${REDIS_URL}`);
+  console.table([
+    row('gateway, warm cache, peak', gw.peak, gw.peakRss),
+    row(`gateway, at half peak (${Math.round(gw.peak.rate / 2)}/s)`, gw.half),
+    row('oidc-provider 9, peak', base.peak, base.peakRss),
+    row(`oidc-provider 9, at half peak (${Math.round(base.peak.rate / 2)}/s)`, base.half),
+  ]);
+  console.log(`ratio gateway / oidc-provider (logins/s, one process each): ${(gw.peak.rate / base.peak.rate).toFixed(2)}`);
+  console.log(`cold login (new pupil, scrypt), sequential: p50 ${round1(gw.coldRun.p50)} ms vs warm ${round1(gw.warmSeq.p50)} ms: cold cost ≈ ${round1(gw.coldRun.p50 - gw.warmSeq.p50)} ms`);
+  console.log(`gateway RSS: idle ${round1(gw.idleRss)} MB, peak ${round1(gw.peakRss)} MB`);
+  if (gw.soak) console.log(`soak at half peak for ${SOAK_SECONDS} s, RSS every 10 s (MB): ${gw.soak.samples.join(' ')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Kv } from '../../src/store/kv.js';
+
+/** One contract, every adapter: the hot path relies on exactly these semantics. */
+export function defineKvContract(open: () => Promise<{ kv: Kv; ttlOf?: (key: string) => Promise<number> }>) {
+  let kv: Kv;
+  let ttlOf: ((key: string) => Promise<number>) | undefined;
+  let n = 0;
+  const key = () => `contract:${process.pid}:${Date.now()}:${n++}`;
+
+  beforeAll(async () => {
+    ({ kv, ttlOf } = await open());
+  });
+  afterAll(async () => {
+    await kv?.close();
+  });
+
+  it('sets and gets a value; a missing key reads as null', async () => {
+    const k = key();
+    expect(await kv.get(k)).toBeNull();
+    await kv.set(k, 'v1', 10_000);
+    expect(await kv.get(k)).toBe('v1');
+    await kv.set(k, 'v2', 10_000);
+    expect(await kv.get(k)).toBe('v2');
+  });
+
+  it('expires a value after its TTL', async () => {
+    const k = key();
+    await kv.set(k, 'v', 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await kv.get(k)).toBeNull();
+  });
+
+  it('refuses a write without a positive TTL', async () => {
+    await expect(kv.set(key(), 'v', 0)).rejects.toThrow(RangeError);
+    await expect(kv.setIfAbsent(key(), 'v', -1)).rejects.toThrow(RangeError);
+    await expect(kv.swap(key(), 'v', 1.5)).rejects.toThrow(RangeError);
+  });
+
+  it('gives every key it writes a TTL', async () => {
+    if (!ttlOf) return expect(ttlOf).toBeUndefined();
+    const a = key();
+    const b = key();
+    const c = key();
+    await kv.set(a, 'v', 60_000);
+    await kv.setIfAbsent(b, 'v', 60_000);
+    await kv.set(c, 'v', 60_000);
+    await kv.swap(c, 'w', 30_000);
+    for (const k of [a, b, c]) {
+      const ttl = await ttlOf(k);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('setIfAbsent writes once: the second call sees the key', async () => {
+    const k = key();
+    expect(await kv.setIfAbsent(k, 'first', 10_000)).toBe(true);
+    expect(await kv.setIfAbsent(k, 'second', 10_000)).toBe(false);
+    expect(await kv.get(k)).toBe('first');
+  });
+
+  it('take reads and deletes', async () => {
+    const k = key();
+    await kv.set(k, 'v', 10_000);
+    expect(await kv.take(k)).toBe('v');
+    expect(await kv.take(k)).toBeNull();
+    expect(await kv.get(k)).toBeNull();
+  });
+
+  it('swap replaces an existing value and returns the old one; an absent key stays absent', async () => {
+    const k = key();
+    expect(await kv.swap(k, 'new', 10_000)).toBeNull();
+    expect(await kv.get(k)).toBeNull();
+    await kv.set(k, 'old', 10_000);
+    expect(await kv.swap(k, 'new', 10_000)).toBe('old');
+    expect(await kv.get(k)).toBe('new');
+  });
+
+  it('del removes a key', async () => {
+    const k = key();
+    await kv.set(k, 'v', 10_000);
+    await kv.del(k);
+    expect(await kv.get(k)).toBeNull();
+  });
+
+  it('ping answers', async () => {
+    await expect(kv.ping()).resolves.toBeUndefined();
+  });
+
+  it('under 50-way concurrency, exactly one setIfAbsent wins', async () => {
+    const k = key();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.setIfAbsent(k, `v${i}`, 10_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('under 50-way concurrency, exactly one take gets the value', async () => {
+    const k = key();
+    await kv.set(k, 'once', 10_000);
+    const results = await Promise.all(Array.from({ length: 50 }, () => kv.take(k)));
+    expect(results.filter((r) => r === 'once')).toHaveLength(1);
+  });
+
+  it('under 50-way concurrency, exactly one swap sees the original value', async () => {
+    const k = key();
+    await kv.set(k, 'original', 10_000);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.swap(k, `marker${i}`, 10_000)));
+    expect(results.filter((r) => r === 'original')).toHaveLength(1);
+    expect(results.filter((r) => r?.startsWith('marker'))).toHaveLength(49);
+  });
+}
