@@ -42,7 +42,7 @@ export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
       client_id: world.clientId, redirect_uri: world.redirectUri, response_type: 'code', scope: 'openid',
       state: randomUUID(), nonce: randomUUID(), code_challenge: challenge, code_challenge_method: 'S256', school_hint: world.schoolId,
     });
-    const authorize = await call(pool, { method: 'GET', path: `/authorize?${query}` }, 303);
+    const authorize = await call(pool, { method: 'GET', path: `/authorize?${query.toString()}` }, 303);
     await authorize.body.dump();
     const request = location(authorize).searchParams.get('request')!;
     const { nonce } = decodeJwt(request) as { nonce: string };

@@ -11,6 +11,8 @@ export interface ServerHandle {
   rssMb(): number;
   /** Peak resident set size since the child started (VmHWM). */
   peakRssMb(): number;
+  /** CPU time (user + system) the child has used so far, in seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,11 @@ export async function startServer(
     url,
     rssMb: () => readStatusMb('VmRSS'),
     peakRssMb: () => readStatusMb('VmHWM'),
+    // /proc/<pid>/stat fields 14 and 15 (after the parenthesised name): utime and stime in clock ticks (100 per second on Linux).
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     async stop() {
       state = 'stopping';
       process.off('exit', killOnExit);

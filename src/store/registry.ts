@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 import { seedSchema } from './seed-schema.js';
 
@@ -40,9 +40,24 @@ export class SeedError extends Error {
 // research/reliability.md T5: refetch on unknown kid at most every 30 s, keep keys 10 min.
 const REMOTE_JWKS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 2_000 };
 
+/** A remote JWKS could not be fetched or read: the peer is unavailable, its tokens are not wrong. */
+export class KeysUnavailableError extends Error {}
+
+function remoteKeys(uri: string): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(new URL(uri), REMOTE_JWKS);
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
+      throw new KeysUnavailableError('remote JWKS unavailable', { cause: err });
+    }
+  };
+}
+
 function keySource(reg: { jwks?: SchoolReg['jwks'] | undefined; jwksUri?: string | undefined }): JWTVerifyGetKey | undefined {
   if (reg.jwks) return createLocalJWKSet({ keys: reg.jwks.keys.map(sameAlgorithmNames) } as Parameters<typeof createLocalJWKSet>[0]);
-  if (reg.jwksUri) return createRemoteJWKSet(new URL(reg.jwksUri), REMOTE_JWKS);
+  if (reg.jwksUri) return remoteKeys(reg.jwksUri);
   return undefined;
 }
 

@@ -40,7 +40,11 @@ const publicJwk = z
     alg: z.enum(ASYMMETRIC_ALGS).optional(),
     use: z.literal('sig').optional(),
   })
-  .refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), { message: 'must be a public key (no private parts)' });
+  .refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), { message: 'must be a public key (no private parts)' })
+  // DESIGN.md section 5: RSA keys of at least 2048 bits.
+  .refine((jwk) => jwk.kty !== 'RSA' || (typeof jwk.n === 'string' && Buffer.from(jwk.n, 'base64url').length >= 256), {
+    message: 'RSA keys must have a modulus of at least 2048 bits',
+  });
 
 export const jwksSchema = z.object({
   keys: z.array(publicJwk).max(16).refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, {
