@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-client.js';
+import { measureLoginCrypto } from './crypto.js';
 import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
@@ -146,6 +147,7 @@ async function main() {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: 'inherit',
   });
+  const cryptoMs = await measureLoginCrypto();
   const gw = await measureGateway();
   const base = await measureBaseline();
   const row = (name: string, r: LoadResult, rss?: number) => ({
@@ -163,6 +165,7 @@ async function main() {
   console.log(`gateway: ${perCore(gw.peak)}; oidc-provider: ${perCore(base.peak)}`);
   console.log(`ratio gateway / oidc-provider: ${(gw.peak.perCpuSecond / base.peak.perCpuSecond).toFixed(2)} per core, ${(gw.peak.rate / base.peak.rate).toFixed(2)} in logins/s on this 2-core machine (load generator included)`);
   console.log(`cold login (new pupil, scrypt), sequential: p50 ${round1(gw.coldRun.p50)} ms vs warm ${round1(gw.warmSeq.p50)} ms: cold cost ≈ ${round1(gw.coldRun.p50 - gw.warmSeq.p50)} ms`);
+  console.log(`crypto of one warm login alone (2 ES256 verifications, 2 ES256 signatures, HMACs, sealing): ${cryptoMs.toFixed(3)} ms CPU`);
   console.log(`gateway RSS: idle ${round1(gw.idleRss)} MB, peak ${round1(gw.peakRss)} MB`);
   if (gw.soak) console.log(`soak at half peak for ${SOAK_SECONDS} s, RSS every 10 s (MB): ${gw.soak.samples.join(' ')}`);
 }

@@ -15,42 +15,31 @@ const intFromEnv = (def: number, min: number, max: number) =>
 const powerOfTwo = (def: number) =>
   intFromEnv(def, 2, 2 ** 22).refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' });
 
-export const envSchema = z
-  .object({
+export const envSchema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: intFromEnv(3000, 0, 65535),
-    ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    ISSUER: z
+      .url({ protocol: /^https?$/ })
+      .refine((raw) => new URL(raw).protocol === 'https:' || LOOPBACK.has(new URL(raw).hostname), {
+        message: 'must be https (http only on loopback hosts)',
+      })
+      .refine((raw) => !raw.includes('?') && !raw.includes('#') && !raw.endsWith('/'), {
+        message: 'must have no query, fragment or trailing slash',
+      })
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     SEED_FILE: z.string().min(1).optional(),
     PSEUDONYM_MASTER_KEY: base64Key.optional(),
-    // Defaults from bench/pseudonym.ts on the project's 2-core machine; see docs/pseudonyms.md
-    // for the reversal cost they buy.
+    // Defaults measured on the project's 2-core machine; docs/pseudonyms.md gives the
+    // measurements and the reversal cost they buy.
     PSEUDONYM_SCRYPT_N: powerOfTwo(2 ** 15),
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.PSEUDONYM_MASTER_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['PSEUDONYM_MASTER_KEY'],
-        message: 'required when NODE_ENV=production (a generated key would not be shared between instances)',
-      });
-    }
-    if (env.ISSUER) {
-      const url = new URL(env.ISSUER);
-      if (url.protocol !== 'https:' && !LOOPBACK.has(url.hostname)) {
-        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must be https (http only on loopback hosts)' });
-      }
-      if (url.search || url.hash || env.ISSUER.endsWith('/')) {
-        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'must have no query, fragment or trailing slash' });
-      }
-    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -71,9 +60,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings in a .env file mean "unset", not "invalid".
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  // Cross-field rules run on the raw values, so they are listed with the rest.
+  if (present.NODE_ENV === 'production' && !present.PSEUDONYM_MASTER_KEY) {
+    problems.push('PSEUDONYM_MASTER_KEY: required when NODE_ENV=production (a generated key would not be shared between instances)');
   }
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const cfg = parsed.data;
   return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
 }

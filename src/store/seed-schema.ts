@@ -59,6 +59,8 @@ const keySource = {
 
 const date = z.iso.date();
 
+const isObject = (payload: { value: unknown }): boolean => typeof payload.value === 'object' && payload.value !== null;
+
 export const schoolSchema = z
   .strictObject({
     id: z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01'),
@@ -67,7 +69,7 @@ export const schoolSchema = z
     loginUrl: registeredUrl,
     ...keySource,
   })
-  .refine((s) => Boolean(s.jwks) !== Boolean(s.jwksUri), { message: 'give exactly one of jwks or jwksUri', path: ['jwks'] });
+  .refine((s) => Boolean(s.jwks) !== Boolean(s.jwksUri), { message: 'give exactly one of jwks or jwksUri', path: ['jwks'], when: isObject });
 
 export const supplierSchema = z
   .strictObject({
@@ -100,6 +102,8 @@ export const clientSchema = z
   .refine((c) => [c.jwks, c.jwksUri, c.clientSecret].filter(Boolean).length === 1, {
     message: 'give exactly one of jwks, jwksUri (private_key_jwt) or clientSecret (client_secret_basic)',
     path: ['jwks'],
+    // Reported with the field problems, not only once they are fixed (it reads presence only).
+    when: isObject,
   });
 
 export const licenceSchema = z

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// npm start's entry point, as an operator runs it: embedded defaults, keys
+// created in DATA_DIR once, an invalid seed or config refused with every problem.
+
+interface Run { code: number | null; out: string }
+
+function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (stopWhen?.test(out)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('start-up', () => {
+  it('starts on embedded defaults, creates its keys once (mode 0600) and reuses them, and shuts down on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgw-start-'));
+    const env = { DATA_DIR: join(dir, 'data'), PORT: String(await freePort()) };
+    const first = await runMain(env, /"msg":"gateway ready"/);
+    expect(first.out).toContain('"msg":"gateway ready"');
+    expect(first.out).toContain('"msg":"shutting down"');
+    expect(first.code).toBe(0);
+    const files = (await readdir(env.DATA_DIR)).sort();
+    expect(files).toEqual(['pseudonym-master.key', 'signing-keys.json']);
+    for (const f of files) expect((await stat(join(env.DATA_DIR, f))).mode & 0o777).toBe(0o600);
+    const jwksKid = /"kid":"([^"]+)"/;
+    const before = (await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8');
+    const second = await runMain(env, /"msg":"gateway ready"/);
+    expect(second.code).toBe(0);
+    expect((await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8').match(jwksKid)?.[1]).toBe(before.match(jwksKid)?.[1]);
+  });
+
+  it('refuses an invalid seed file at start, listing every problem', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgw-seed-'));
+    await writeFile(join(dir, 'seed.json'), JSON.stringify({
+      schools: [{ id: 'bad', name: 'x', issuer: 'http://idp.example', loginUrl: 'https://idp.example/login', jwks: { keys: [] } }],
+      suppliers: [{ id: 'Bad Supplier', name: 'x' }],
+    }));
+    const run = await runMain({ DATA_DIR: join(dir, 'data'), SEED_FILE: join(dir, 'seed.json'), PORT: String(await freePort()) });
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('invalid seed file');
+    for (const field of ['schools.0.id', 'schools.0.issuer', 'suppliers.0.id']) expect(run.out).toContain(field);
+    expect(run.out).not.toContain('gateway ready');
+  });
+
+  it('refuses an invalid configuration, listing every problem, before touching DATA_DIR', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgw-cfg-'));
+    const run = await runMain({ DATA_DIR: join(dir, 'data'), PORT: 'eighty', NODE_ENV: 'production', ISSUER: 'http://gw.example' });
+    expect(run.code).toBe(1);
+    for (const name of ['PORT', 'ISSUER', 'PSEUDONYM_MASTER_KEY']) expect(run.out).toContain(name);
+    await expect(readdir(join(dir, 'data'))).rejects.toThrow(/ENOENT/);
+  });
+});
