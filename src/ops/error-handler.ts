@@ -31,6 +31,13 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
     return send(reply, request, err, issuer);
   });
   app.setNotFoundHandler((request, reply) => {
+    // research/reliability.md case 88: a known path with another method is a 405, with Allow.
+    const url = request.url.split('?', 1)[0]!;
+    const allowed = ['GET', 'POST'].filter((method) => app.hasRoute({ url, method: method as 'GET' | 'POST' }));
+    if (allowed.length) {
+      reply.header('allow', allowed.join(', '));
+      return send(reply, request, new OAuthError('method_not_allowed', 405, 'Method not allowed'), issuer, 'json');
+    }
     const err = new PageError('not_found', 404, 'No such resource');
     return send(reply, request, err, issuer, request.method === 'GET' && acceptsHtml(request) ? 'page' : 'json');
   });

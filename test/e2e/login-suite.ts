@@ -75,6 +75,29 @@ export function defineLoginSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => 
     expect(claims.role).toBe('student');
   });
 
+  it('gives the published test-vector pseudonyms (docs/pseudonyms.md) through a real login at the default scrypt cost', async () => {
+    const store = await makeKv();
+    const vectors = await startGateway({
+      seed: world.seed,
+      kv: store.kv,
+      masterKey: Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
+      env: { PSEUDONYM_SCRYPT_N: '32768' },
+    });
+    try {
+      const publisherA = await TestPublisher.create(vectors.url, 'rekenapp', REKEN_CB, { key: world.rekenKey });
+      const publisherB = await TestPublisher.create(vectors.url, 'taalapp', TAAL_CB, { secret: world.taalSecret });
+      const pupil = { sub: '4711', groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] };
+      const atA = await fullLogin(vectors, world.regenboog, publisherA, pupil);
+      expect(atA.claims.sub).toBe('ayuwtak63urbhcbanqfdflx5ozwgdopb');
+      expect(atA.claims.groups).toEqual(['jahtvrobmeyichj3iuyysylxvuzqzdr6']);
+      const atB = await fullLogin(vectors, world.regenboog, publisherB, pupil);
+      expect(atB.claims.sub).toBe('euxkgceav4qh6riqynbmabpgt7jfnodm');
+    } finally {
+      await vectors.close();
+      await store.cleanup();
+    }
+  });
+
   it('keeps the sub stable across a restart with the same master key', async () => {
     const before = await fullLogin(gateway, world.regenboog, lees, PUPIL);
     const store = await makeKv();

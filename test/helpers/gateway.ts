@@ -58,7 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const keys = createKeySchedule(options.masterKey ?? randomBytes(32));
   const signing = options.signing ?? signingKeysOf((await generateSigningKey()).key);
   const registry = buildRegistry(parseSeed(options.seed));
-  const roots = createRootCache(keys, kv, { cost: TEST_SCRYPT });
+  const roots = createRootCache(keys, kv, { cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P } });
   const app = await buildApp({
     config,
     logger: createLogger('info', sink),

@@ -609,3 +609,23 @@ describe('security headers', () => {
     expect(outcome.res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('methods (research/reliability.md case 88)', () => {
+  it.each([
+    ['PUT', '/authorize', 'GET, POST'],
+    ['DELETE', '/token', 'POST'],
+    ['PATCH', '/userinfo', 'GET, POST'],
+    ['GET', '/school/assertion', 'POST'],
+    ['POST', '/jwks.json', 'GET'],
+  ])('%s %s -> 405 with Allow: %s, no stack trace', async (method, path, allow) => {
+    const gateway = await startGateway({ seed: (await makeWorld()).seed });
+    try {
+      const res = await fetch(`${gateway.url}${path}`, { method, redirect: 'manual' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(await res.json()).toEqual({ error: 'method_not_allowed', error_description: 'Method not allowed' });
+    } finally {
+      await gateway.close();
+    }
+  });
+});

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createKeySchedule } from '../../src/crypto/key-schedule.js';
+import { pupilInput, rootOf } from '../../src/crypto/pseudonym.js';
+import { createRootCache } from '../../src/crypto/root-cache.js';
+import { UnavailableError } from '../../src/errors.js';
+import { MemoryKv } from '../../src/store/memory-kv.js';
+
+const cost = { N: 1024, r: 8, p: 1 };
+
+describe('root cache: in-process LRU, then the shared KV, then scrypt', () => {
+  const keys = createKeySchedule(randomBytes(32));
+  const input = pupilInput('12AB', '4711');
+
+  it('computes once, then answers from memory; a second instance answers from the KV without scrypt', async () => {
+    const kv = new MemoryKv();
+    const first = createRootCache(keys, kv, { cost });
+    const expected = await rootOf(keys, input, cost);
+    expect(await first.rootFor(input)).toEqual(expected);
+    expect(await first.rootFor(input)).toEqual(expected);
+    expect(first.stats).toEqual({ memoryHits: 1, kvHits: 0, computed: 1 });
+    const second = createRootCache(keys, kv, { cost });
+    expect(await second.rootFor(input)).toEqual(expected);
+    expect(second.stats).toEqual({ memoryHits: 0, kvHits: 1, computed: 0 });
+  });
+
+  it('stores the root under a keyed hash: the KV holds neither the school nor the pupil key', async () => {
+    const kv = new MemoryKv();
+    await createRootCache(keys, kv, { cost }).rootFor(input);
+    const [key] = kv.keys();
+    expect(key).toMatch(/^root:[A-Za-z0-9_-]{43}$/);
+    expect(key).not.toContain('4711');
+    expect(key).not.toContain('12AB');
+  });
+
+  it('shares one scrypt run among concurrent first logins of a pupil', async () => {
+    const cache = createRootCache(keys, new MemoryKv(), { cost });
+    const roots = await Promise.all(Array.from({ length: 20 }, () => cache.rootFor(pupilInput('12AB', 'concurrent'))));
+    expect(new Set(roots.map((r) => r.toString('hex'))).size).toBe(1);
+    expect(cache.stats.computed).toBe(1);
+  });
+
+  it('fails open when the KV is down: the same root, computed, and the error reported', async () => {
+    const broken = {
+      get: () => Promise.reject(new UnavailableError(new Error('down'))),
+      set: () => Promise.reject(new UnavailableError(new Error('down'))),
+    };
+    const errors: unknown[] = [];
+    const cache = createRootCache(keys, broken, { cost, onKvError: (err) => errors.push(err) });
+    expect(await cache.rootFor(input)).toEqual(await rootOf(keys, input, cost));
+    expect(errors).toHaveLength(2);
+  });
+});
