@@ -33,7 +33,7 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
   app.setNotFoundHandler((request, reply) => {
     // research/reliability.md case 88: a known path with another method is a 405, with Allow.
     const url = request.url.split('?', 1)[0]!;
-    const allowed = ['GET', 'POST'].filter((method) => app.hasRoute({ url, method: method as 'GET' | 'POST' }));
+    const allowed = ['GET', 'POST'].filter((method) => app.hasRoute({ url, method: method }));
     if (allowed.length) {
       reply.header('allow', allowed.join(', '));
       return send(reply, request, new OAuthError('method_not_allowed', 405, 'Method not allowed'), issuer, 'json');
