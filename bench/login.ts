@@ -5,7 +5,6 @@
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { measureLoginCrypto } from './crypto.js';
 import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
+import { freePort } from '../test/helpers/net.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -31,16 +31,6 @@ function check(phase: string, r: LoadResult): LoadResult {
   return r;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startGateway(dir: string): Promise<{ server: ServerHandle; world: BenchWorld }> {
   const school = await generateKeyPair('ES256', { extractable: true });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/net.js';
 
 // npm start's entry point, as an operator runs it: embedded defaults, keys
 // created in DATA_DIR once, an invalid seed or config refused with every problem.
@@ -28,13 +28,6 @@ function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
   });
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('start-up', () => {
   it('starts on embedded defaults, creates its keys once (mode 0600) and reuses them, and shuts down on SIGTERM', async () => {

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
+import { freePort } from './net.js';
 
 /** Cheap scrypt for tests; the vectors test covers the production cost separately. */
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -73,14 +74,3 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   return { url: config.ISSUER, app, kv, config, signing, roots, logs, close: () => app.close() };
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
