@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { errors as joseErrors } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
 import { decodeUntrusted } from '../crypto/jws.js';
-import { checkTimes, JwsError, verifyJwsSignature } from '../crypto/verify-jws.js';
+import { checkTimes, verifyJwsSignature } from '../crypto/verify-jws.js';
 import { constantEqual, tokenHash } from '../crypto/tokens.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
@@ -89,9 +88,10 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
 async function verifySignature(assertion: string, header: Record<string, unknown>, client: Client): Promise<void> {
   try {
     await verifyJwsSignature(assertion, header, client.keys!);
-  } catch (err) {
-    if (err instanceof JwsError || err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidClient('client assertion is invalid');
-    throw err;
+  } catch {
+    // Whatever failed (signature, no matching key, keys unreachable or unusable), the client is not
+    // authenticated (research/reliability.md case 58).
+    throw invalidClient('client assertion is invalid');
   }
 }
 

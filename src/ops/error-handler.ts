@@ -25,6 +25,13 @@ declare module 'fastify' {
 }
 
 export function registerErrorHandling(app: FastifyInstance, issuer: string): void {
+  // The routes' methods by path, collected as routes register (HEAD is implied by GET).
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', ({ url, method }) => {
+    const methods = methodsByPath.get(url) ?? new Set<string>();
+    for (const m of [method].flat()) if (m !== 'HEAD') methods.add(m);
+    methodsByPath.set(url, methods);
+  });
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
     const err = toGatewayError(raw);
     logOutcome(request, err, raw);
@@ -32,10 +39,9 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
   });
   app.setNotFoundHandler((request, reply) => {
     // research/reliability.md case 88: a known path with another method is a 405, with Allow.
-    const url = request.url.split('?', 1)[0]!;
-    const allowed = ['GET', 'POST'].filter((method) => app.hasRoute({ url, method: method }));
-    if (allowed.length) {
-      reply.header('allow', allowed.join(', '));
+    const allowed = methodsByPath.get(request.url.split('?', 1)[0]!);
+    if (allowed) {
+      reply.header('allow', [...allowed].join(', '));
       return send(reply, request, new OAuthError('method_not_allowed', 405, 'Method not allowed'), issuer, 'json');
     }
     const err = new PageError('not_found', 404, 'No such resource');

@@ -19,6 +19,8 @@ const validOn = (licence: Licence, day: string): boolean =>
 function inScope(licence: Licence, pupil: Pupil): boolean {
   if (!licence.groups && !licence.grades) return true;
   const groupHit = licence.groups?.some((g) => pupil.groups.some((pg) => pg.key === g)) ?? false;
+  // The grades of the pupil's groups, and the pupil's own grade: in a combination group (6/7) a
+  // pupil of grade 7 is covered by a grade-7 licence (a deliberate reading of DESIGN.md's licence scope).
   const grades = new Set([...pupil.groups.map((g) => g.grade), pupil.grade]);
   const gradeHit = licence.grades?.some((g) => grades.has(g)) ?? false;
   return groupHit || gradeHit;

@@ -13,5 +13,5 @@ export interface Pupil {
   readonly grade?: number;
 }
 
-/** The pupil's own grade: the assertion's top-level grade, else the first group's. */
-export const gradeOf = (pupil: Pupil): number | undefined => pupil.grade ?? pupil.groups.find((g) => g.grade !== undefined)?.grade;
+/** The pupil's own grade (DESIGN.md, Contract details): the assertion's top-level grade, else the first group's. */
+export const gradeOf = (pupil: Pupil): number | undefined => pupil.grade ?? pupil.groups[0]?.grade;

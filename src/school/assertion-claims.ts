@@ -4,7 +4,8 @@ import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 // The claims of a school login assertion (DESIGN.md section 5). Unknown claims
 // are dropped; a known claim in the wrong shape refuses the whole assertion.
 
-const CONTROL = /[\p{Cc}]/u;
+// Control characters, and lone surrogates (which UTF-8 would turn into U+FFFD, merging distinct keys).
+const CONTROL = /[\p{Cc}\p{Cs}]/u;
 
 /** Student and group keys: 1..128 characters without control characters, NFC-normalised first. */
 export const pupilKey = z

@@ -76,9 +76,8 @@ function mapVerifyError(err: unknown): PageError {
   if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) return refuse('unknown_key');
   // The school's JWKS endpoint did not answer usefully: not the pupil's fault, try again later.
   if (err instanceof KeysUnavailableError) return new PageError('school_unavailable', 503, 'The school login service cannot be reached');
-  // A registered key jose cannot use for this token.
-  if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return refuse('key_unusable');
-  throw err;
+  // Anything else is a registered key that cannot be used for this token.
+  return refuse('key_unusable');
 }
 
 function checkLifetime(payload: Record<string, unknown>, ctx: AssertionContext): { iat: number; exp: number } {

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { UnavailableError } from '../errors.js';
 import { assertTtl, type Kv } from './kv.js';
 
 interface Entry {
@@ -17,7 +18,11 @@ export class MemoryKv implements Kv {
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly clock: Clock = systemClock,
+    /** A flood of pending logins must not exhaust the process: when full, writes fail closed (503). */
+    private readonly maxEntries = 1_000_000,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -28,12 +33,14 @@ export class MemoryKv implements Kv {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     assertTtl(ttlMs);
+    this.reserve(key);
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     assertTtl(ttlMs);
     if (this.live(key)) return false;
+    this.reserve(key);
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
     return true;
   }
@@ -81,6 +88,12 @@ export class MemoryKv implements Kv {
       return undefined;
     }
     return entry;
+  }
+
+  private reserve(key: string): void {
+    if (this.entries.size < this.maxEntries || this.entries.has(key)) return;
+    this.sweep();
+    if (this.entries.size >= this.maxEntries) throw new UnavailableError(new Error('in-memory KV is full'));
   }
 
   private sweep(): void {

@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 
 // The registration shapes of DESIGN.md section 10, shared by the seed file
@@ -15,6 +16,14 @@ export type ReleasableClaim = (typeof RELEASABLE_CLAIMS)[number];
 // Ed25519 is RFC 9864's fully-specified name for EdDSA over Ed25519; current
 // libraries (openid-client, jose) sign with it, so both names are accepted.
 export const ASYMMETRIC_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
+
+function importable(jwk: object): boolean {
+  try {
+    return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).type === 'public';
+  } catch {
+    return false;
+  }
+}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -41,6 +50,8 @@ const publicJwk = z
     use: z.literal('sig').optional(),
   })
   .refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), { message: 'must be a public key (no private parts)' })
+  // A key that cannot be imported would fail every login later: refuse it now.
+  .refine((jwk) => importable(jwk), { message: 'is not a valid public key' })
   // DESIGN.md section 5: RSA keys of at least 2048 bits.
   .refine((jwk) => jwk.kty !== 'RSA' || (typeof jwk.n === 'string' && Buffer.from(jwk.n, 'base64url').length >= 256), {
     message: 'RSA keys must have a modulus of at least 2048 bits',
