@@ -3,7 +3,8 @@
 // assertion) -> POST /school/assertion -> code -> POST /token.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type CryptoKey, type JSONWebKeySet } from 'jose';
+import { signEs256 } from './lib/sign.js';
 import { Pool, type Dispatcher } from 'undici';
 
 export interface BenchWorld {
@@ -48,20 +49,21 @@ export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
     const { nonce } = decodeJwt(request) as { nonce: string };
 
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ school: world.schoolId, role: 'student', nonce, groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] })
-      .setProtectedHeader({ alg: 'ES256', kid: world.schoolKid, typ: 'school-assertion+jwt' })
-      .setIssuer(world.schoolIssuer).setAudience(world.url).setSubject(pupilKey()).setJti(randomUUID())
-      .setIssuedAt(now).setExpirationTime(now + 60)
-      .sign(world.schoolKey);
+    const assertion = signEs256(
+      { kid: world.schoolKid, typ: 'school-assertion+jwt' },
+      { iss: world.schoolIssuer, aud: world.url, sub: pupilKey(), jti: randomUUID(), iat: now, exp: now + 60,
+        school: world.schoolId, role: 'student', nonce, groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] },
+      world.schoolKey,
+    );
     const posted = await call(pool, { method: 'POST', path: '/school/assertion', headers: form, body: new URLSearchParams({ assertion }).toString() }, 303);
     await posted.body.dump();
     const code = location(posted).searchParams.get('code')!;
 
-    const clientAssertion = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: world.clientKid })
-      .setIssuer(world.clientId).setSubject(world.clientId).setAudience(world.url).setJti(randomUUID())
-      .setIssuedAt(now).setExpirationTime(now + 60)
-      .sign(world.clientKey);
+    const clientAssertion = signEs256(
+      { kid: world.clientKid },
+      { iss: world.clientId, sub: world.clientId, aud: world.url, jti: randomUUID(), iat: now, exp: now + 60 },
+      world.clientKey,
+    );
     const token = await call(pool, {
       method: 'POST', path: '/token', headers: form,
       body: new URLSearchParams({

@@ -3,7 +3,8 @@
 // authorize -> interaction -> resume -> code at the redirect URI -> token.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { signEs256 } from '../lib/sign.js';
 import type { CryptoKey, JSONWebKeySet } from 'jose';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -104,15 +105,7 @@ async function login(pool: Pool, issuer: string, clientKey: CryptoKey): Promise<
   if (callback.get('state') !== state) throw new Error('state mismatch in the authorization response');
 
   const now = Math.floor(Date.now() / 1000);
-  const clientAssertion = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256' })
-    .setIssuer(CLIENT_ID)
-    .setSubject(CLIENT_ID)
-    .setAudience(issuer)
-    .setJti(randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + 60)
-    .sign(clientKey);
+  const clientAssertion = signEs256({}, { iss: CLIENT_ID, sub: CLIENT_ID, aud: issuer, jti: randomUUID(), iat: now, exp: now + 60 }, clientKey);
   const res = await pool.request({
     method: 'POST',
     path: TOKEN_PATH,
