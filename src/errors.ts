@@ -4,7 +4,6 @@
 // leaves the process.
 
 export abstract class GatewayError extends Error {
-  abstract readonly kind: 'oauth' | 'page' | 'unavailable';
   constructor(
     readonly code: string,
     readonly status: number,
@@ -19,7 +18,6 @@ export abstract class GatewayError extends Error {
 
 /** An OAuth 2.0 / OIDC protocol error (RFC 6749 sections 4.1.2.1 and 5.2, RFC 6750 section 3.1). */
 export class OAuthError extends GatewayError {
-  readonly kind = 'oauth';
   /** RFC 6750 section 3.1: the request had no credentials at all, so the challenge names no error. */
   noCredentials = false;
 }
@@ -33,13 +31,10 @@ export const invalidToken = (description: string) => new OAuthError('invalid_tok
  * A browser-facing outcome that must not go back to the relying party: unknown
  * client, unverified redirect URI, a failed school assertion, no licence.
  */
-export class PageError extends GatewayError {
-  readonly kind = 'page';
-}
+export class PageError extends GatewayError {}
 
 /** A dependency the login cannot do without (the KV store) failed: fail closed, ask to retry. */
 export class UnavailableError extends GatewayError {
-  readonly kind = 'unavailable';
   constructor(override readonly cause: unknown) {
     super('temporarily_unavailable', 503, 'The service is temporarily unavailable, try again shortly');
   }

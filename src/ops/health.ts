@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { RETRY_AFTER_SECONDS } from '../errors.js';
 
 /** Liveness never checks dependencies; readiness asks whether a login could succeed now. */
 export function registerHealth(app: FastifyInstance, ctx: GatewayContext): void {
@@ -9,7 +10,7 @@ export function registerHealth(app: FastifyInstance, ctx: GatewayContext): void 
       await ctx.kv.ping();
       return { status: 'ready' };
     } catch {
-      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', kv: 'unreachable' });
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', kv: 'unreachable' });
     }
   });
 }
