@@ -18,6 +18,8 @@ export interface RedirectTarget {
 declare module 'fastify' {
   interface FastifyContextConfig {
     errorStyle?: ErrorStyle;
+    /** The code for a body Fastify itself refuses (size, content type), where the route has a better one than invalid_request. */
+    malformedCode?: string;
   }
   interface FastifyRequest {
     redirectTarget?: RedirectTarget;
@@ -33,7 +35,7 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
     methodsByPath.set(url, methods);
   });
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
-    const err = toGatewayError(raw);
+    const err = toGatewayError(raw, request.routeOptions.config.malformedCode);
     logOutcome(request, err, raw);
     return send(reply, request, err, issuer);
   });
@@ -49,12 +51,12 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
   });
 }
 
-function toGatewayError(err: FastifyError | Error): GatewayError {
+function toGatewayError(err: FastifyError | Error, malformedCode = 'invalid_request'): GatewayError {
   if (err instanceof GatewayError) return err;
   const status = (err as FastifyError).statusCode;
   // Fastify's own refusals (body too large, bad content type, malformed body) are the client's fault.
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new OAuthError('invalid_request', status === 413 ? 413 : 400, 'The request is malformed');
+    return new OAuthError(malformedCode, status === 413 ? 413 : 400, 'The request is malformed');
   }
   return new PageError('server_error', 500, 'Internal error');
 }

@@ -21,7 +21,7 @@ import { CLOCK_SKEW_S, verifyAssertion, type VerifiedAssertion } from './verify-
 const BODY_LIMIT = 16 * 1024;
 
 export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContext): void {
-  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config: { errorStyle: 'page' } }, async (request, reply) => {
+  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config: { errorStyle: 'page', malformedCode: 'assertion_malformed' } }, async (request, reply) => {
     const token = readAssertion(request);
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
     await refuseReplay(ctx, verified);

@@ -43,13 +43,19 @@ const REMOTE_JWKS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDur
 /** A remote JWKS could not be fetched or read: the peer is unavailable, its tokens are not wrong. */
 export class KeysUnavailableError extends Error {}
 
+/** After a failed fetch, a peer's JWKS endpoint is left alone this long (jose's cooldown only follows successes). */
+const FAILED_FETCH_COOLDOWN_MS = 5_000;
+
 function remoteKeys(uri: string): JWTVerifyGetKey {
   const jwks = createRemoteJWKSet(new URL(uri), REMOTE_JWKS);
+  let failedAt = -Infinity;
   return async (header, token) => {
+    if (Date.now() - failedAt < FAILED_FETCH_COOLDOWN_MS) throw new KeysUnavailableError('remote JWKS recently unavailable');
     try {
       return await jwks(header, token);
     } catch (err) {
       if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
+      failedAt = Date.now();
       throw new KeysUnavailableError('remote JWKS unavailable', { cause: err });
     }
   };

@@ -227,10 +227,16 @@ describe('a school whose JWKS cannot be fetched: 503 school_unavailable, nothing
     expect(jwks.count('/jwks-hang')).toBeGreaterThan(0);
   });
 
-  it('the connection drops; once the endpoint is back, the same pending login completes', async () => {
+  it('the connection drops; the endpoint is left alone for 5 s, then the same pending login completes', async () => {
     jwks.flakyUp = false;
     const step = await expectUnavailable(flaky);
     jwks.flakyUp = true;
+    // Within the failure cooldown the gateway does not hammer the school's endpoint.
+    const fetches = jwks.count('/jwks-flaky');
+    const early = await postAssertion(step.returnTo, await assertionFor(flaky, step));
+    expect(early.status).toBe(503);
+    expect(jwks.count('/jwks-flaky')).toBe(fetches);
+    shift += 5_001;
     const res = await postAssertion(step.returnTo, await assertionFor(flaky, step));
     expect(res.status).toBe(303);
     expect(new URL(res.headers.get('location')!).searchParams.get('code')).toBeTruthy();
