@@ -50,8 +50,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // One line per request, carrying what the request decided (released claims, refusal code).
+  app.decorateRequest('outcome', undefined);
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+    request.log.info({ req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10, ...request.outcome }, 'request completed');
   });
 
   registerErrorHandling(app, ctx.issuer);

@@ -43,7 +43,7 @@ export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
     });
     if (!stored) throw badCode();
     const idToken = signIdToken(grant, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
-    request.log.info({ client: client.clientId }, 'tokens issued');
+    request.outcome = { client: client.clientId, issued: 'tokens' };
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S, id_token: idToken, scope: 'openid' };
   });
 }

@@ -23,6 +23,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     redirectTarget?: RedirectTarget;
+    /** Non-personal facts about what the request decided, logged on its one completion line. */
+    outcome?: Record<string, unknown>;
   }
 }
 
@@ -68,7 +70,7 @@ function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): voi
     const cause = (err as { cause?: unknown }).cause;
     request.log.warn({ code: err.code, dependency: cause instanceof Error ? cause.message : undefined }, 'dependency unavailable');
   } else {
-    request.log.info({ code: err.code, reason: err.reason, status: err.status }, 'request refused');
+    request.outcome = { code: err.code, ...(err.reason === undefined ? {} : { reason: err.reason }) };
   }
 }
 

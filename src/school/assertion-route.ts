@@ -28,7 +28,7 @@ export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContex
     const login = await takeBoundLogin(ctx, verified);
     const grant = await decideRelease(ctx, login, verified);
     const code = await issueCode(ctx.kv, grant);
-    request.log.info({ client: login.clientId, school: verified.school.id, released: Object.keys(grant.claims) }, 'login released');
+    request.outcome = { client: login.clientId, school: verified.school.id, released: Object.keys(grant.claims) };
     // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
     return reply.code(303).header('location', authorizationResponse(login, code, ctx.issuer)).send();
   });
