@@ -65,6 +65,9 @@ export async function verifyJwsSignature(token: string, header: Record<string, u
   if (!verify(digest, Buffer.from(token.slice(0, dot), 'ascii'), options, signature)) throw new JwsError('signature_invalid');
 }
 
+/** Clock skew tolerated on inbound JWTs (DESIGN.md section 5). */
+export const CLOCK_SKEW_S = 30;
+
 export type TimeFault = 'expired' | 'not_yet_valid' | 'invalid' | 'lifetime_too_long';
 
 /**

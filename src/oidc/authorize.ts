@@ -26,9 +26,7 @@ export function registerAuthorize(app: FastifyInstance, ctx: GatewayContext): vo
     const location = await handleAuthorize(request, ctx);
     return reply.code(303).header('location', location).send();
   };
-  const config = { errorStyle: 'authorize' as const };
-  app.get('/authorize', { config }, handler);
-  app.post('/authorize', { config }, handler);
+  app.route({ method: ['GET', 'POST'], url: '/authorize', config: { errorStyle: 'authorize' }, handler });
 }
 
 export async function handleAuthorize(request: FastifyRequest, ctx: GatewayContext): Promise<string> {

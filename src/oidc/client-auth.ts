@@ -1,11 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import { epochSeconds, type Clock } from '../clock.js';
 import { decodeUntrusted } from '../crypto/jws.js';
-import { checkTimes, verifyJwsSignature } from '../crypto/verify-jws.js';
-import { constantEqual, tokenHash } from '../crypto/tokens.js';
+import { CLOCK_SKEW_S, checkTimes, verifyJwsSignature } from '../crypto/verify-jws.js';
+import { constantEqual } from '../crypto/tokens.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
 import type { Kv } from '../store/kv.js';
+import { claimJti } from '../store/replay.js';
 import { single, type RawParams } from './params.js';
 
 // Client authentication at /token: private_key_jwt (RFC 7523, preferred) or
@@ -14,7 +15,6 @@ import { single, type RawParams } from './params.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LIFETIME_S = 300;
-const CLOCK_SKEW_S = 30;
 
 export interface ClientAuthContext {
   readonly registry: Registry;
@@ -81,7 +81,10 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   const times = checkTimes(payload, { now: epochSeconds(ctx.clock), skew: CLOCK_SKEW_S, maxLifetime: MAX_ASSERTION_LIFETIME_S, requireIat: false });
   if (typeof times === 'string') throw invalidClient('client assertion lifetime is invalid');
   await verifySignature(assertion, header, client);
-  await refuseReplayedJti(times.exp, payload.jti, client, ctx);
+  // RFC 7523 section 3, item 7: a jti is used once.
+  if (!(await claimJti(ctx.kv, 'cjti', client.clientId, payload.jti, times.exp, ctx.clock.now()))) {
+    throw invalidClient('client assertion was already used');
+  }
   return client;
 }
 
@@ -93,11 +96,4 @@ async function verifySignature(assertion: string, header: Record<string, unknown
     // authenticated (research/reliability.md case 58).
     throw invalidClient('client assertion is invalid');
   }
-}
-
-async function refuseReplayedJti(exp: number, jti: string, client: Client, ctx: ClientAuthContext): Promise<void> {
-  // Remember the jti until the assertion could no longer pass anyway (RFC 7523 section 3, item 7).
-  const ttlMs = (exp + CLOCK_SKEW_S) * 1000 - ctx.clock.now();
-  const fresh = await ctx.kv.setIfAbsent(`cjti:${tokenHash(`${client.clientId}\0${jti}`)}`, '1', Math.max(Math.ceil(ttlMs), 1000));
-  if (!fresh) throw invalidClient('client assertion was already used');
 }

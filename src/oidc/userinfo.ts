@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { invalidRequest, invalidToken } from '../errors.js';
 import { findAccessToken } from './access-token.js';
@@ -7,7 +7,8 @@ import { findAccessToken } from './access-token.js';
 // Authorization header (RFC 6750 section 2.1): the same released claims.
 
 export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): void {
-  const handler = async (request: FastifyRequest) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
     const token = bearerToken(request);
     const grant = token.length <= 256 ? await findAccessToken(ctx.kv, token) : undefined;
     if (!grant) throw invalidToken('the access token is invalid, expired or revoked');
@@ -17,15 +18,7 @@ export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): voi
       sub: grant.sub,
     };
   };
-  const options = { config: { errorStyle: 'bearer' as const } };
-  app.get('/userinfo', options, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    return handler(request);
-  });
-  app.post('/userinfo', options, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    return handler(request);
-  });
+  app.route({ method: ['GET', 'POST'], url: '/userinfo', config: { errorStyle: 'bearer' }, handler });
 }
 
 function bearerToken(request: FastifyRequest): string {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, OAuthError, PageError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { authorizationResponseUrl } from '../oidc/authorization-response.js';
 import { messageFor } from '../pages/messages.js';
 import { renderPage } from '../pages/page.js';
 
@@ -105,12 +106,8 @@ function sendPage(reply: FastifyReply, err: GatewayError) {
 
 /** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */
 function redirectError(reply: FastifyReply, target: RedirectTarget, err: OAuthError, issuer: string) {
-  const url = new URL(target.redirectUri);
-  url.searchParams.set('error', err.code);
-  url.searchParams.set('error_description', err.description);
-  if (target.state !== undefined) url.searchParams.set('state', target.state);
-  url.searchParams.set('iss', issuer);
-  return reply.code(303).header('location', url.toString()).send();
+  const location = authorizationResponseUrl(target.redirectUri, { error: err.code, error_description: err.description }, target.state, issuer);
+  return reply.code(303).header('location', location).send();
 }
 
 const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes('text/html');

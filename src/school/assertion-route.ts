@@ -3,15 +3,16 @@ import type { GatewayContext } from '../context.js';
 import { epochSeconds } from '../clock.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
-import { tokenHash } from '../crypto/tokens.js';
 import { PageError } from '../errors.js';
 import { releaseClaims, releasedNames } from '../release/claims.js';
 import { findLicence, schoolDay } from '../release/licence.js';
+import { authorizationResponseUrl } from '../oidc/authorization-response.js';
 import { CODE_TTL_MS, issueCode, type Grant } from '../oidc/code.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
 import { ASSERTION_PATH } from './login-request.js';
-import { CLOCK_SKEW_S, verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
+import { claimJti } from '../store/replay.js';
+import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 
 // POST /school/assertion: the school's IdP posts the signed assertion back
 // (form field `assertion`). Verify, refuse replays, bind to the pending login,
@@ -30,7 +31,7 @@ export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContex
     const code = await issueCode(ctx.kv, grant);
     request.outcome = { client: login.clientId, school: verified.school.id, released: Object.keys(grant.claims) };
     // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
-    return reply.code(303).header('location', authorizationResponse(login, code, ctx.issuer)).send();
+    return reply.code(303).header('location', authorizationResponseUrl(login.redirectUri, { code }, login.state, ctx.issuer)).send();
   });
 }
 
@@ -41,9 +42,7 @@ function readAssertion(request: FastifyRequest): string {
 }
 
 async function refuseReplay(ctx: GatewayContext, { claims, exp, school }: VerifiedAssertion): Promise<void> {
-  // Remember the jti until the assertion could no longer pass anyway (exp + skew).
-  const ttlMs = (exp + CLOCK_SKEW_S) * 1000 - ctx.clock.now();
-  const fresh = await ctx.kv.setIfAbsent(`ajti:${tokenHash(`${school.issuer}\0${claims.jti}`)}`, '1', Math.max(ttlMs, 1000));
+  const fresh = await claimJti(ctx.kv, 'ajti', school.issuer, claims.jti, exp, ctx.clock.now());
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
@@ -80,13 +79,4 @@ async function decideRelease(ctx: GatewayContext, login: PendingLogin, { pupil, 
     authTime: Math.min(iat, epochSeconds(ctx.clock)),
     expiresAt: now + CODE_TTL_MS,
   };
-}
-
-/** RFC 6749 section 4.1.2 with iss (RFC 9207). */
-function authorizationResponse(login: PendingLogin, code: string, issuer: string): string {
-  const url = new URL(login.redirectUri);
-  url.searchParams.set('code', code);
-  if (login.state !== undefined) url.searchParams.set('state', login.state);
-  url.searchParams.set('iss', issuer);
-  return url.toString();
 }

@@ -1,7 +1,7 @@
 import { errors as joseErrors } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
 import { decodeUntrusted, INBOUND_ALGS, typIs } from '../crypto/jws.js';
-import { checkTimes, JwsError, verifyJwsSignature } from '../crypto/verify-jws.js';
+import { CLOCK_SKEW_S, checkTimes, JwsError, verifyJwsSignature } from '../crypto/verify-jws.js';
 import { PageError } from '../errors.js';
 import type { Pupil } from '../release/pupil.js';
 import { KeysUnavailableError, type Registry, type School } from '../store/registry.js';
@@ -13,7 +13,6 @@ import { assertionClaimsSchema, type AssertionClaims } from './assertion-claims.
 
 export const ASSERTION_TYP = 'school-assertion+jwt';
 export const MAX_LIFETIME_S = 300;
-export const CLOCK_SKEW_S = 30;
 
 export interface AssertionContext {
   readonly registry: Pick<Registry, 'schoolsByIssuer'>;
