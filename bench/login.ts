@@ -3,6 +3,7 @@
 // oidc-provider running its own complete code flow on the same machine.
 // Both servers run as child processes; this process generates the load.
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
+//   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { freePort } from '../test/helpers/net.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 16;
 const PUPILS = 500;
@@ -54,7 +56,7 @@ async function startGateway(dir: string): Promise<{ server: ServerHandle; world:
   await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
   const server = await startServer(
     // The production path: tsc output run by node, as the container runs it.
-    [process.execPath, fileURLToPath(new URL('../dist/main.js', import.meta.url))],
+    [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../dist/main.js', import.meta.url))],
     { PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, LOG_LEVEL: 'info', NODE_ENV: 'development' },
     /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
   );

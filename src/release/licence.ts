@@ -7,8 +7,16 @@ import type { Pupil } from './pupil.js';
 
 /** Today's date (YYYY-MM-DD) where the schools are: licence dates are Dutch calendar days. */
 export function schoolDay(epochMs: number): string {
-  return DUTCH_DATE.format(new Date(epochMs));
+  // Dutch midnight always falls on a whole minute, so one formatting per minute is exact.
+  const minute = Math.floor(epochMs / 60_000);
+  if (minute !== lastMinute) {
+    lastMinute = minute;
+    lastDay = DUTCH_DATE.format(new Date(epochMs));
+  }
+  return lastDay;
 }
+let lastMinute = Number.NaN;
+let lastDay = '';
 
 // Built once: constructing a DateTimeFormat costs more than a whole login's HMACs.
 const DUTCH_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' });
