@@ -26,5 +26,16 @@ export default tseslint.config(
     files: ['bench/**', 'test/**', 'scripts/**', 'demo/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/require-await': 'off' },
   },
+  {
+    // Admin API tests read untyped JSON response bodies.
+    files: ['test/admin/**', 'test/e2e/*.pg.test.ts', 'test/fault/*.pg.test.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.redis.test.ts'],
+          exclude: ['test/**/*.redis.test.ts', 'test/**/*.pg.test.ts'],
           testTimeout: 20_000,
         },
       },
@@ -18,6 +18,16 @@ export default defineConfig({
           name: 'redis',
           include: ['test/**/*.redis.test.ts'],
           testTimeout: 30_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // `pg`: needs DATABASE_URL (and REDIS_URL for the multi-process tests); real PostgreSQL.
+        test: {
+          name: 'pg',
+          include: ['test/**/*.pg.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

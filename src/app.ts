@@ -16,6 +16,9 @@ import { registerSecurityHeaders } from './ops/security-headers.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
+import { registerAdmin } from './admin/index.js';
+import type { Db } from './store/db.js';
+import type { RegistrySync } from './store/registry-sync.js';
 
 export interface AppDeps {
   config: Config;
@@ -26,6 +29,8 @@ export interface AppDeps {
   signing: SigningKeys;
   clock?: Clock;
   roots?: RootCache;
+  /** The database and the snapshot kept from it: enables the admin API; both are closed with the app. */
+  durable?: { db: Db; sync: RegistrySync };
 }
 
 /** Build the gateway from its config and ports. main.ts listens; tests build the same app. */
@@ -66,6 +71,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerSchoolAssertion(app, ctx);
   registerToken(app, ctx);
   registerUserinfo(app, ctx);
+  const durable = deps.durable;
+  if (durable) {
+    await registerAdmin(app, { config, clock, kv, db: durable.db, snapshot: durable.sync.snapshot, notices: durable.sync.notices });
+    app.addHook('onClose', async () => {
+      await durable.sync.close();
+      await durable.db.close();
+    });
+  }
 
   app.addHook('onClose', async () => {
     await kv.close();

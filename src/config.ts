@@ -40,6 +40,10 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    // Safety net behind the change notices: every process reloads its registry snapshot this often.
+    REGISTRY_REFRESH_SECONDS: intFromEnv(30, 1, 3600),
+    // Admin API requests per client address per minute.
+    ADMIN_RATE_LIMIT: intFromEnv(300, 1, 100_000),
   });
 
 export type Env = z.infer<typeof envSchema>;

@@ -8,7 +8,10 @@ import { createLogger } from './logger.js';
 import type { Kv } from './store/kv.js';
 import { MemoryKv } from './store/memory-kv.js';
 import { RedisKv } from './store/redis-kv.js';
-import { buildRegistry, emptySeed, loadSeedFile, SeedError } from './store/registry.js';
+import { loadSeedFile, SeedError } from './store/registry.js';
+import { openDb } from './store/open-db.js';
+import { startRegistrySync } from './store/registry-sync.js';
+import { importSeed } from './store/seed-import.js';
 
 // Start-up only: read the config, open the ports, listen, shut down gracefully.
 
@@ -26,9 +29,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   logger.info({ config: describeConfig(config) }, 'configuration');
 
-  let registry;
+  let seed;
   try {
-    registry = buildRegistry(config.SEED_FILE ? await loadSeedFile(config.SEED_FILE) : emptySeed());
+    seed = config.SEED_FILE ? await loadSeedFile(config.SEED_FILE) : undefined;
   } catch (err) {
     if (err instanceof SeedError) {
       logger.fatal({ problems: err.problems }, 'invalid seed file');
@@ -36,12 +39,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Registrations live in the database; the seed file is an idempotent import into it.
+  const db = await openDb(config);
+  if (seed) logger.info({ changes: (await importSeed(db, seed)).changes }, 'seed file imported');
+  const sync = await startRegistrySync(db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+  const registry = sync.snapshot.registry;
   const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
   const signing = await loadOrCreateSigningKeys(config.DATA_DIR);
   const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
   if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
-  const app = await buildApp({ config, logger, kv, registry: () => registry, keys, signing });
+  const app = await buildApp({ config, logger, kv, registry, keys, signing, durable: { db, sync } });
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
@@ -49,7 +57,7 @@ async function main(): Promise<void> {
   });
   await app.listen({ host: config.HOST, port: config.PORT });
   logger.info(
-    { issuer: config.ISSUER, schools: registry.schools.size, clients: registry.clients.size },
+    { issuer: config.ISSUER, database: config.DATABASE_URL ? 'postgresql' : 'pglite', schools: registry().schools.size, clients: registry().clients.size },
     'gateway ready',
   );
 }

@@ -30,6 +30,12 @@ export interface Registry {
   licencesFor(school: string, clientId: string): readonly Licence[];
 }
 
+/** A client as stored: the secret replaced by its SHA-256 (hex), never kept itself. */
+export type StoredClient = Omit<ClientReg, 'clientSecret'> & { clientSecret?: string; secretHash?: string };
+
+/** Registrations as the database holds them (a seed whose client secrets are hashed). */
+export type StoredSeed = Omit<Seed, 'clients'> & { clients: StoredClient[] };
+
 export class SeedError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid seed file:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -80,7 +86,7 @@ function sameAlgorithmNames<K extends { kty: string; alg?: string | undefined }>
 export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
 
 /** Every cross-reference problem of a schema-valid seed, in one list. */
-export function seedProblems(seed: Seed): string[] {
+export function seedProblems(seed: Seed | StoredSeed): string[] {
   const problems: string[] = [];
   const duplicates = (label: string, ids: string[]) => {
     const seen = new Set<string>();
@@ -114,7 +120,7 @@ export function seedProblems(seed: Seed): string[] {
   return problems;
 }
 
-export function buildRegistry(seed: Seed): Registry {
+export function buildRegistry(seed: Seed | StoredSeed): Registry {
   const problems = seedProblems(seed);
   if (problems.length) throw new SeedError(problems);
 
@@ -127,12 +133,13 @@ export function buildRegistry(seed: Seed): Registry {
   }
 
   const clients = new Map<string, Client>();
-  for (const { jwks, jwksUri, clientSecret, ...reg } of seed.clients) {
+  for (const { jwks, jwksUri, clientSecret, secretHash, ...reg } of seed.clients as StoredClient[]) {
     const keys = keySource({ jwks, jwksUri });
+    const hash = clientSecret ? hashSecret(clientSecret) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
     clients.set(reg.clientId, Object.freeze({
       ...reg,
       ...(keys ? { keys } : {}),
-      ...(clientSecret ? { secretHash: hashSecret(clientSecret) } : {}),
+      ...(hash ? { secretHash: hash } : {}),
     }));
   }
 

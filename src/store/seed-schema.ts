@@ -117,20 +117,24 @@ export const clientSchema = z
     when: isObject,
   });
 
+// A licence's own fields; the admin API takes the school from the path.
+const licenceFields = {
+  client: z.string().regex(SLUG),
+  claims: z.array(z.enum(RELEASABLE_CLAIMS)),
+  groups: z.array(z.string().min(1).max(128)).min(1).optional(),
+  grades: z.array(z.number().int().min(1).max(15)).min(1).optional(),
+  validFrom: date.optional(),
+  validUntil: date.optional(),
+};
+
+const validityInOrder = (l: { validFrom?: string | undefined; validUntil?: string | undefined }) => !l.validFrom || !l.validUntil || l.validFrom <= l.validUntil;
+const validityMessage = { message: 'validFrom must not be after validUntil', path: ['validUntil'] };
+
 export const licenceSchema = z
-  .strictObject({
-    school: z.string().regex(SCHOOL_ID),
-    client: z.string().regex(SLUG),
-    claims: z.array(z.enum(RELEASABLE_CLAIMS)),
-    groups: z.array(z.string().min(1).max(128)).min(1).optional(),
-    grades: z.array(z.number().int().min(1).max(15)).min(1).optional(),
-    validFrom: date.optional(),
-    validUntil: date.optional(),
-  })
-  .refine((l) => !l.validFrom || !l.validUntil || l.validFrom <= l.validUntil, {
-    message: 'validFrom must not be after validUntil',
-    path: ['validUntil'],
-  });
+  .strictObject({ school: z.string().regex(SCHOOL_ID), ...licenceFields })
+  .refine(validityInOrder, validityMessage);
+
+export const licenceBodySchema = z.strictObject(licenceFields).refine(validityInOrder, validityMessage);
 
 export const seedSchema = z.strictObject({
   schools: z.array(schoolSchema).default([]),
@@ -144,3 +148,4 @@ export type SchoolReg = z.infer<typeof schoolSchema>;
 export type SupplierReg = z.infer<typeof supplierSchema>;
 export type ClientReg = z.infer<typeof clientSchema>;
 export type LicenceReg = z.infer<typeof licenceSchema>;
+export type LicenceBody = z.infer<typeof licenceBodySchema>;

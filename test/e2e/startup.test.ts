@@ -38,8 +38,10 @@ describe('start-up', () => {
     expect(first.out).toContain('"msg":"shutting down"');
     expect(first.code).toBe(0);
     const files = (await readdir(env.DATA_DIR)).sort();
-    expect(files).toEqual(['pseudonym-master.key', 'signing-keys.json']);
-    for (const f of files) expect((await stat(join(env.DATA_DIR, f))).mode & 0o777).toBe(0o600);
+    // The embedded database (PGlite) lives beside the keys.
+    expect(files).toEqual(['pglite', 'pseudonym-master.key', 'signing-keys.json']);
+    for (const f of ['pseudonym-master.key', 'signing-keys.json']) expect((await stat(join(env.DATA_DIR, f))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(env.DATA_DIR, 'pglite'))).mode & 0o777).toBe(0o700);
     const jwksKid = /"kid":"([^"]+)"/;
     const before = (await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8');
     const second = await runMain(env, /"msg":"gateway ready"/);

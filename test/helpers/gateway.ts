@@ -12,6 +12,9 @@ import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
 import { freePort } from './net.js';
+import type { Db } from '../../src/store/db.js';
+import { startRegistrySync } from '../../src/store/registry-sync.js';
+import { importSeed } from '../../src/store/seed-import.js';
 
 /** Cheap scrypt for tests; the vectors test covers the production cost separately. */
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -35,6 +38,8 @@ export interface GatewayOptions {
   masterKey?: Buffer;
   signing?: SigningKeys;
   env?: Record<string, string>;
+  /** A migrated database: the seed is imported into it, the registry snapshot read from it, the admin API on. Closed with the gateway. */
+  db?: Db;
 }
 
 /** The real app, listening on an ephemeral loopback port. */
@@ -58,13 +63,25 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const kv = options.kv ?? new MemoryKv(options.clock);
   const keys = createKeySchedule(options.masterKey ?? randomBytes(32));
   const signing = options.signing ?? signingKeysOf((await generateSigningKey()).key);
-  const registry = buildRegistry(parseSeed(options.seed));
+  const logger = createLogger('info', sink);
+  let registry: () => ReturnType<typeof buildRegistry>;
+  let durable: Parameters<typeof buildApp>[0]['durable'];
+  if (options.db) {
+    await importSeed(options.db, parseSeed(options.seed));
+    const sync = await startRegistrySync(options.db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+    registry = sync.snapshot.registry;
+    durable = { db: options.db, sync };
+  } else {
+    const fixed = buildRegistry(parseSeed(options.seed));
+    registry = () => fixed;
+  }
   const roots = createRootCache(keys, kv, { cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P } });
   const app = await buildApp({
     config,
-    logger: createLogger('info', sink),
+    logger,
     kv,
-    registry: () => registry,
+    registry,
+    ...(durable ? { durable } : {}),
     keys,
     signing,
     roots,

@@ -1,0 +1,70 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { registerRateLimit } from '../ops/rate-limit.js';
+import type { Db } from '../store/db.js';
+import type { Kv } from '../store/kv.js';
+import type { RegistryNotices } from '../store/registry-notices.js';
+import type { RegistrySnapshot } from '../store/snapshot.js';
+import { registerAuditRoutes } from './audit-routes.js';
+import { registerAuth, requireAccessRules } from './auth.js';
+import { registerLicenceRoutes } from './licence-routes.js';
+import { notFound, registerProblemHandling, sendProblem } from './problem.js';
+import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
+import { registerRegistrationRoutes } from './registration-routes.js';
+import { registerTokenRoutes } from './token-routes.js';
+
+// The admin API (DESIGN.md section 8) under /admin/v1, in its own scope: the
+// zod compilers, the problem+json error handler, the rate limit and the
+// OpenAPI collector apply here only, never to the login routes.
+
+export const ADMIN_PREFIX = '/admin/v1';
+
+export interface AdminContext {
+  config: Config;
+  clock: Clock;
+  kv: Kv;
+  db: Db;
+  snapshot: Pick<RegistrySnapshot, 'refresh'>;
+  notices: RegistryNotices;
+}
+
+export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setValidatorCompiler(validatorCompiler);
+    scope.setSerializerCompiler(serializerCompiler);
+    registerProblemHandling(scope);
+    scope.setNotFoundHandler((_request, reply) => sendProblem(reply, notFound()));
+    requireAccessRules(scope, ADMIN_PREFIX);
+    await registerRateLimit(scope, ctx.kv, { name: 'admin', max: ctx.config.ADMIN_RATE_LIMIT, timeWindowMs: 60_000, allowOnStoreError: true });
+    await scope.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Pseudonym gateway admin API', version: '1' },
+        servers: [{ url: ctx.config.ISSUER }],
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+      transform: jsonSchemaTransform,
+    });
+    registerAuth(scope, {
+      db: ctx.db,
+      clock: ctx.clock,
+      bootstrapToken: ctx.config.OPERATOR_BOOTSTRAP_TOKEN,
+      onBootstrapUse: (request) => {
+        if (ctx.config.NODE_ENV === 'production') request.log.warn('OPERATOR_BOOTSTRAP_TOKEN used in production: create an operator token and unset it');
+      },
+    });
+
+    const deps = { db: ctx.db, snapshot: ctx.snapshot, notices: ctx.notices, log: scope.log, clock: ctx.clock };
+    registerRegistrationRoutes(scope, deps, schoolResource);
+    registerRegistrationRoutes(scope, deps, supplierResource);
+    registerRegistrationRoutes(scope, deps, clientResource);
+    registerLicenceRoutes(scope, deps);
+    registerTokenRoutes(scope, deps);
+    registerAuditRoutes(scope, deps);
+    scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());
+  }, { prefix: ADMIN_PREFIX });
+}

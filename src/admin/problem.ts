@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { RETRY_AFTER_SECONDS, UnavailableError } from '../errors.js';
+import { ConstraintError } from '../store/db.js';
+
+// RFC 9457 problem details for the admin API: the one place that decides what
+// an admin error looks like. `type` is a stable URI per code (listed in the
+// README); `errors` names the fields at fault. Nothing of the request is echoed
+// except field paths, and unexpected errors are logged, never shown.
+
+export const PROBLEM_TYPE_BASE = 'urn:pgw:problem:';
+
+export interface FieldProblem {
+  field: string;
+  detail: string;
+}
+
+export class Problem extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    readonly title: string,
+    readonly errors: FieldProblem[] = [],
+  ) {
+    super(`${code}: ${title}`);
+    this.name = 'Problem';
+  }
+}
+
+export const notFound = () => new Problem('not_found', 404, 'No such resource');
+export const invalidField = (field: string, detail: string) => new Problem('invalid_request', 400, 'The request is invalid', [{ field, detail }]);
+export const ruleViolation = (code: string, status: number, title: string, field: string, detail: string) => new Problem(code, status, title, [{ field, detail }]);
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  errors?: FieldProblem[];
+}
+
+export function problemBody(p: Problem): ProblemBody {
+  return { type: PROBLEM_TYPE_BASE + p.code, title: p.title, status: p.status, ...(p.errors.length ? { errors: p.errors } : {}) };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem) {
+  if (p.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (p.status === 401) reply.header('www-authenticate', 'Bearer realm="admin"');
+  return reply.code(p.status).header('cache-control', 'no-store').type('application/problem+json').serializer(JSON.stringify).send(problemBody(p));
+}
+
+/** Any error thrown in the admin scope, as a problem. */
+export function toProblem(err: unknown, request: FastifyRequest): Problem {
+  if (err instanceof Problem) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = err.validationContext ?? 'body';
+    return new Problem('invalid_request', 400, 'The request is invalid', err.validation.map((v) => ({ field: fieldName(where, v.instancePath), detail: v.message ?? 'invalid' })));
+  }
+  if (err instanceof UnavailableError) {
+    request.log.warn({ dependency: err.cause instanceof Error ? err.cause.message : undefined }, 'database unavailable');
+    return new Problem('unavailable', 503, 'The database is temporarily unavailable, try again shortly');
+  }
+  if (err instanceof ConstraintError) return new Problem('conflict', 409, 'The change conflicts with other registrations (still in use, or already exists)');
+  const status = (err as FastifyError).statusCode;
+  if (status === 429) return new Problem('rate_limited', 429, 'Too many requests, slow down');
+  if (typeof status === 'number' && status >= 400 && status < 500) return new Problem('invalid_request', status === 413 ? 413 : 400, 'The request is malformed');
+  request.log.error({ err }, 'unexpected error');
+  return new Problem('server_error', 500, 'Internal error');
+}
+
+const fieldName = (where: string, instancePath: string): string => {
+  const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
+  return where === 'body' ? path || '(body)' : `${where}.${path}`;
+};
+
+export function registerProblemHandling(scope: FastifyInstance): void {
+  scope.setErrorHandler((err, request, reply) => {
+    const problem = toProblem(err, request);
+    request.outcome = { code: problem.code };
+    return sendProblem(reply, problem);
+  });
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { Queryable } from '../store/db.js';
+import { getRegistration } from '../store/registrations.js';
+import type { StoredClient } from '../store/registry.js';
+import { clientSchema, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
+import { toStoredClient } from '../store/seed-import.js';
+import type { RegistrationResource } from './registration-routes.js';
+import { ruleViolation } from './problem.js';
+import { schoolIdParam, slugParam } from './schemas.js';
+
+// The three operator-managed registrations.
+
+const jwksView = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
+
+export const schoolResource: RegistrationResource<SchoolReg, SchoolReg> = {
+  kind: 'school',
+  plural: 'schools',
+  param: 'schoolId',
+  paramSchema: schoolIdParam,
+  body: schoolSchema,
+  view: z.object({ id: z.string(), name: z.string(), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }),
+  idField: 'id',
+  idOf: (s) => s.id,
+  readAccess: 'school',
+  toStored: (s) => s,
+  toView: (s) => s,
+  schoolOf: (id) => id,
+};
+
+export const supplierResource: RegistrationResource<SupplierReg, SupplierReg> = {
+  kind: 'supplier',
+  plural: 'suppliers',
+  param: 'supplierId',
+  paramSchema: slugParam,
+  body: supplierSchema,
+  view: z.object({ id: z.string(), name: z.string(), keyVersion: z.number().int(), previousKeyVersion: z.number().int().optional(), rotationUntil: z.string().optional() }),
+  idField: 'id',
+  idOf: (s) => s.id,
+  readAccess: 'operator',
+  toStored: (s) => s,
+  toView: (s) => s,
+  schoolOf: () => null,
+};
+
+async function checkClient(tx: Queryable, client: ClientReg): Promise<void> {
+  if (!(await getRegistration(tx, 'supplier', client.supplier))) {
+    throw ruleViolation('unknown_reference', 422, 'The client names an unknown supplier', 'supplier', 'no such supplier');
+  }
+  // Narrowing the ceiling may not leave a licence releasing more than the client may receive.
+  const outside = await tx.query<{ id: string }>(
+    `SELECT id FROM licences WHERE client_id = $1 AND EXISTS (
+       SELECT 1 FROM jsonb_array_elements_text(doc->'claims') AS c(claim) WHERE NOT (c.claim = ANY($2::text[])))`,
+    [client.clientId, client.claims],
+  );
+  if (outside.length) {
+    throw ruleViolation('claims_outside_ceiling', 409, "Licences of this client release claims outside the new ceiling", 'claims', `${outside.length} licence(s) would exceed it; change them first`);
+  }
+}
+
+export const clientResource: RegistrationResource<ClientReg, StoredClient> = {
+  kind: 'client',
+  plural: 'clients',
+  param: 'clientId',
+  paramSchema: slugParam,
+  body: clientSchema,
+  view: z.object({
+    clientId: z.string(),
+    supplier: z.string(),
+    name: z.string(),
+    redirectUris: z.array(z.string()),
+    initiateLoginUri: z.string().optional(),
+    jwks: jwksView.optional(),
+    jwksUri: z.string().optional(),
+    claims: z.array(z.string()),
+    authMethod: z.enum(['private_key_jwt', 'client_secret_basic']),
+  }),
+  idField: 'clientId',
+  idOf: (c) => c.clientId,
+  readAccess: 'operator',
+  toStored: toStoredClient,
+  // The secret hash stays inside: the view has no field for it.
+  toView: (c) => ({ ...c, authMethod: c.secretHash ? 'client_secret_basic' : 'private_key_jwt' }),
+  schoolOf: () => null,
+  check: checkClient,
+  supplierOf: (c) => c.supplier,
+};

@@ -1,0 +1,58 @@
+import type { Db, Queryable } from './db.js';
+import { recordAudit } from './audit.js';
+import { licencesFor, putLicence, deleteLicence } from './licences.js';
+import { getRegistration, putRegistration, type RegistrationKind } from './registrations.js';
+import { hashSecret, type StoredClient } from './registry.js';
+import type { ClientReg, LicenceReg, Seed } from './seed-schema.js';
+import { stableJson } from './stable-json.js';
+import { randomUUID } from 'node:crypto';
+
+// The seed file as an idempotent import (DESIGN.md section 10): registrations
+// are inserted or replaced by id, and each (school, client) pair the seed names
+// gets exactly the seed's licences. Unchanged rows are left alone, so a restart
+// with the same seed writes nothing and audits nothing. The seed has been
+// checked by parseSeed (registry.ts) before it gets here.
+
+// Serialises imports of processes starting together.
+const IMPORT_LOCK_KEY = 7_245_114_202;
+
+/** The client as stored: its secret replaced by the secret's SHA-256. */
+export function toStoredClient({ clientSecret, ...client }: ClientReg): StoredClient {
+  return clientSecret ? { ...client, secretHash: hashSecret(clientSecret).toString('hex') } : client;
+}
+
+export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ changes: number }> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [IMPORT_LOCK_KEY]);
+    let changes = 0;
+    const put = async (kind: RegistrationKind, id: string, doc: object, school: string | null, supplierId?: string) => {
+      const current = await getRegistration(tx, kind, id);
+      if (current && stableJson(current.doc) === stableJson(doc)) return;
+      await putRegistration(tx, kind, id, doc, supplierId);
+      await recordAudit(tx, { actor, school, action: `${kind}.import`, target: `${kind}:${id}`, before: current?.doc ?? null, after: doc });
+      changes++;
+    };
+    for (const school of seed.schools) await put('school', school.id, school, school.id);
+    for (const supplier of seed.suppliers) await put('supplier', supplier.id, supplier, null);
+    for (const client of seed.clients) await put('client', client.clientId, toStoredClient(client), null, client.supplier);
+    for (const [pair, wanted] of groupByPair(seed.licences)) changes += await replaceLicences(tx, pair, wanted, actor);
+    return { changes };
+  });
+}
+
+function groupByPair(licences: LicenceReg[]): Map<string, LicenceReg[]> {
+  const pairs = new Map<string, LicenceReg[]>();
+  for (const l of licences) pairs.set(`${l.school}\0${l.client}`, [...(pairs.get(`${l.school}\0${l.client}`) ?? []), l]);
+  return pairs;
+}
+
+async function replaceLicences(tx: Queryable, pair: string, wanted: LicenceReg[], actor: string): Promise<number> {
+  const [school, client] = pair.split('\0') as [string, string];
+  const existing = await licencesFor(tx, school, client);
+  const canonical = (ls: LicenceReg[]) => ls.map(stableJson).sort().join('\n');
+  if (canonical(existing.map((e) => e.licence)) === canonical(wanted)) return 0;
+  for (const e of existing) await deleteLicence(tx, school, e.id);
+  for (const l of wanted) await putLicence(tx, randomUUID(), l);
+  await recordAudit(tx, { actor, school, action: 'licence.import', target: `licences:${school}/${client}`, before: existing.map((e) => e.licence), after: wanted });
+  return 1;
+}

@@ -1,0 +1,70 @@
+import type { Queryable } from './db.js';
+import { allLicences } from './licences.js';
+import { allRegistrations } from './registrations.js';
+import { buildRegistry, type Registry, type StoredClient, type StoredSeed } from './registry.js';
+import type { SchoolReg, SupplierReg } from './seed-schema.js';
+import { stableJson } from './stable-json.js';
+
+// The login path's registry, built from the database (DESIGN.md section 2).
+// Replaced as a whole when the stored registrations change; when the database
+// cannot be read, the last good snapshot stays in place and logins go on.
+
+export async function loadStoredSeed(q: Queryable): Promise<StoredSeed> {
+  return {
+    schools: await allRegistrations<SchoolReg>(q, 'school'),
+    suppliers: await allRegistrations<SupplierReg>(q, 'supplier'),
+    clients: await allRegistrations<StoredClient>(q, 'client'),
+    licences: await allLicences(q),
+  };
+}
+
+export class RegistrySnapshot {
+  private fingerprint = '';
+  private running: Promise<boolean> | undefined;
+  private again = false;
+
+  private constructor(
+    private readonly db: Queryable,
+    private current: Registry,
+  ) {}
+
+  /** The first load must succeed: there is no older snapshot to fall back on. */
+  static async load(db: Queryable): Promise<RegistrySnapshot> {
+    const snapshot = new RegistrySnapshot(db, buildRegistry({ schools: [], suppliers: [], clients: [], licences: [] }));
+    await snapshot.refresh();
+    return snapshot;
+  }
+
+  /** The registry logins read now: never waits on the database. */
+  readonly registry = (): Registry => this.current;
+
+  /**
+   * Reload from the database; true when the registry changed. Concurrent calls
+   * share one load, and a call during a load schedules one more after it, so a
+   * change notice is never lost to a load that started before the change.
+   */
+  refresh(): Promise<boolean> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.reload().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.refresh().catch(() => undefined);
+      }
+    });
+    return this.running;
+  }
+
+  private async reload(): Promise<boolean> {
+    const seed = await loadStoredSeed(this.db);
+    const fingerprint = stableJson(seed);
+    // Unchanged data keeps the same registry, and with it the remote JWKS caches.
+    if (fingerprint === this.fingerprint) return false;
+    this.current = buildRegistry(seed);
+    this.fingerprint = fingerprint;
+    return true;
+  }
+}
