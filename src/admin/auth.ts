@@ -28,6 +28,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyInstance {
+    /** Every admin route with its access rule, as registered (the access-matrix test walks them). */
+    adminRoutes?: AdminRoute[];
+  }
+}
+
+export interface AdminRoute {
+  method: string;
+  url: string;
+  access: Access;
 }
 
 export interface AuthDeps {
@@ -42,13 +52,14 @@ const unauthorized = () => new Problem('unauthorized', 401, 'A valid admin beare
 const forbidden = () => new Problem('forbidden', 403, 'This needs an operator token');
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Refuse, at registration, an admin route that declares no access rule. */
-export function requireAccessRules(scope: FastifyInstance, prefix: string): void {
+/** Refuse, at registration, an admin route that declares no access rule; list the others in `routes`. */
+export function requireAccessRules(scope: FastifyInstance, prefix: string, routes: AdminRoute[]): void {
   scope.addHook('onRoute', (route) => {
     if (!route.url.startsWith(prefix)) return;
     const access = route.config?.access;
     if (!access) throw new Error(`admin route ${String(route.method)} ${route.url} declares no access rule`);
     if (access === 'school' && !route.url.includes(':schoolId')) throw new Error(`school route ${route.url} has no :schoolId`);
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access });
   });
 }
 

@@ -9,7 +9,7 @@ import type { Kv } from '../store/kv.js';
 import type { RegistryNotices } from '../store/registry-notices.js';
 import type { RegistrySnapshot } from '../store/snapshot.js';
 import { registerAuditRoutes } from './audit-routes.js';
-import { registerAuth, requireAccessRules } from './auth.js';
+import { registerAuth, requireAccessRules, type AdminRoute } from './auth.js';
 import { registerLicenceRoutes } from './licence-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
@@ -32,12 +32,14 @@ export interface AdminContext {
 }
 
 export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+  const routes: AdminRoute[] = [];
+  app.decorate('adminRoutes', routes);
   await app.register(async (scope) => {
     scope.setValidatorCompiler(validatorCompiler);
     scope.setSerializerCompiler(serializerCompiler);
     registerProblemHandling(scope);
     scope.setNotFoundHandler((_request, reply) => sendProblem(reply, notFound()));
-    requireAccessRules(scope, ADMIN_PREFIX);
+    requireAccessRules(scope, ADMIN_PREFIX, routes);
     await registerRateLimit(scope, ctx.kv, { name: 'admin', max: ctx.config.ADMIN_RATE_LIMIT, timeWindowMs: 60_000, allowOnStoreError: true });
     await scope.register(swagger, {
       openapi: {
