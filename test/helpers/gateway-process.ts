@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestGateway } from './gateway.js';
+import { freePort } from './net.js';
+
+/** `npm start`'s entry point as a child process on a loopback port, as an operator runs it. */
+export class GatewayProcess {
+  private constructor(
+    readonly url: string,
+    private readonly child: ChildProcess,
+    readonly output: string[],
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<GatewayProcess> {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, LOG_LEVEL: 'info', PORT: String(port), ISSUER: url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway did not start within 30 s:\n${output.join('')}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (output.join('').includes('"msg":"gateway ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`gateway exited with ${code}:\n${output.join('')}`));
+      });
+    });
+    return new GatewayProcess(url, child, output);
+  }
+
+  /** What the login helpers need of a gateway: its URL and its published signing keys. */
+  async asLoginTarget(): Promise<TestGateway> {
+    const jwks = (await (await fetch(`${this.url}/jwks.json`)).json()) as { keys: object[] };
+    return { url: this.url, signing: { jwks } } as unknown as TestGateway;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
