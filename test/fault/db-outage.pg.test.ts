@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgDb } from '../../src/store/pg-db.js';
+import { migrate } from '../../src/store/migrate.js';
+import { adminClient, type AdminClient } from '../helpers/admin.js';
+import { fullLogin, get } from '../helpers/browser.js';
+import { databaseUrl, freshPgDatabase } from '../helpers/db.js';
+import { LEES_CB, makeWorld, PUPIL, type World } from '../helpers/fixture.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { TestPublisher } from '../helpers/publisher.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+// DESIGN.md section 9: with the database unreachable, logins continue from the
+// snapshot and admin writes answer 503 with Retry-After; when it is back, admin
+// writes work again without a restart. The gateway reaches a real PostgreSQL
+// through a loopback proxy this test cuts and restores.
+
+const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+describe('database outage', () => {
+  let world: World;
+  let database: Awaited<ReturnType<typeof freshPgDatabase>>;
+  let proxy: TcpProxy;
+  let gateway: TestGateway;
+  let operator: AdminClient;
+  let lees: TestPublisher;
+  let licenceId: string;
+
+  beforeAll(async () => {
+    world = await makeWorld();
+    database = await freshPgDatabase();
+    const real = new URL(databaseUrl());
+    proxy = await TcpProxy.start({ host: real.hostname, port: Number(real.port || 5432) });
+    const viaProxy = new URL(database.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const db = PgDb.open(viaProxy.toString());
+    await migrate(db);
+    gateway = await startGateway({ seed: world.seed, db, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP } });
+    operator = adminClient(gateway.url, BOOTSTRAP);
+    lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
+    licenceId = (await operator.get('/schools/12AB/licences')).body.items.find((l: { client: string }) => l.client === 'leesapp').id;
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await proxy?.cut();
+    await database?.drop();
+  });
+
+  it('keeps logins working from the snapshot, answers admin writes 503 + Retry-After, and recovers when the database is back', async () => {
+    await proxy.cut();
+
+    const during = await fullLogin(gateway, world.regenboog, lees, PUPIL);
+    expect(during.claims.grade).toBe(8);
+    expect((await get(`${gateway.url}/readyz`)).status).toBe(200);
+
+    const write = await operator.put(`/schools/12AB/licences/${licenceId}`, { client: 'leesapp', claims: ['school', 'grade'] });
+    expect(write.status).toBe(503);
+    expect(write.headers.get('retry-after')).toBe('5');
+    expect(write.headers.get('content-type')).toContain('application/problem+json');
+    expect(write.body).toEqual({ type: 'urn:pgw:problem:unavailable', title: 'The database is temporarily unavailable, try again shortly', status: 503 });
+    const create = await operator.post('/suppliers', { id: 'uitgever-z', name: 'Z' });
+    expect(create.status).toBe(503);
+    // The failed write changed nothing the logins see.
+    expect((await fullLogin(gateway, world.regenboog, lees, PUPIL)).claims.school).toBeUndefined();
+
+    await proxy.restore();
+
+    const recovered = await operator.put(`/schools/12AB/licences/${licenceId}`, { client: 'leesapp', claims: ['school', 'grade'] });
+    expect(recovered.status).toBe(200);
+    expect((await fullLogin(gateway, world.regenboog, lees, PUPIL)).claims.school).toBe('12AB');
+  });
+});
