@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryKv } from '../../src/store/memory-kv.js';
+import { adminClient } from '../helpers/admin.js';
+import { pgliteTestDb, type TestDb } from '../helpers/db.js';
+import { makeWorld } from '../helpers/fixture.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+describe('admin rate limit, in process', () => {
+  let gateway: TestGateway;
+  let store: TestDb;
+  beforeAll(async () => {
+    store = await pgliteTestDb();
+    gateway = await startGateway({ seed: (await makeWorld()).seed, db: store.db, kv: new MemoryKv(), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '3' } });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('answers 429 with Retry-After and a problem body past the limit, unauthenticated requests counted too', async () => {
+    const anonymous = adminClient(gateway.url, null);
+    const operator = adminClient(gateway.url, BOOTSTRAP);
+    const statuses = [(await anonymous.get('/schools')).status, (await operator.get('/schools')).status, (await operator.get('/schools')).status];
+    const over = await operator.get('/schools');
+    expect(statuses).toEqual([401, 200, 200]);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(over.headers.get('content-type')).toContain('application/problem+json');
+    expect(over.body).toEqual({ type: 'urn:pgw:problem:rate_limited', title: 'Too many requests, slow down', status: 429 });
+  });
+});
