@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adminClient } from '../helpers/admin.js';
+import { makeWorld } from '../helpers/fixture.js';
+import { GatewayProcess } from '../helpers/gateway-process.js';
+
+// The operator's first steps with the CLI (README), on the embedded database:
+// an operator token, a seed import, the school list; then the gateway accepts the token.
+
+function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('admin CLI', () => {
+  it('creates an operator token, imports a seed idempotently, lists schools, and the gateway accepts the token', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgw-cli-'));
+    const env = { DATA_DIR: join(dir, 'data') };
+    const world = await makeWorld();
+    await writeFile(join(dir, 'seed.json'), JSON.stringify(world.seed));
+
+    const token = await cli(env, 'operator-token', 'create', '--label', 'first steps');
+    expect(token.code).toBe(0);
+    const secret = token.out.trim().split('\n').at(-1)!;
+    expect(secret).toMatch(/^pgwa_[A-Za-z0-9_-]{43}$/);
+
+    expect(await cli(env, 'seed', 'import', join(dir, 'seed.json'))).toMatchObject({ code: 0, out: '11 change(s) imported\n' });
+    expect(await cli(env, 'seed', 'import', join(dir, 'seed.json'))).toMatchObject({ code: 0, out: '0 change(s) imported\n' });
+    const listed = await cli(env, 'schools', 'list');
+    expect(listed.out.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['12AB', '34CD01']);
+
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ schools: [{ id: 'bad' }] }));
+    const bad = await cli(env, 'seed', 'import', join(dir, 'bad.json'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('schools.0.id');
+    expect((await cli(env, 'nonsense')).code).toBe(2);
+
+    const gateway = await GatewayProcess.start({ ...env, PSEUDONYM_SCRYPT_N: '1024' });
+    try {
+      const schools = await adminClient(gateway.url, secret).get('/schools');
+      expect(schools.status).toBe(200);
+      expect(schools.body.total).toBe(2);
+      const audit = await adminClient(gateway.url, secret).get('/audit-events?limit=200');
+      expect(audit.body.items.filter((e: { actor: string }) => e.actor === 'cli')).toHaveLength(12);
+    } finally {
+      await gateway.stop();
+    }
+  }, 90_000);
+});
