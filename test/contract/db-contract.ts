@@ -11,7 +11,7 @@ import { makeWorld, type World } from '../helpers/fixture.js';
 
 export interface DbFactory {
   /** Two connections to one fresh, unmigrated database. */
-  openPair(): Promise<{ a: Db; b: Db; cleanup(): Promise<void> }>;
+  openPair(): Promise<{ a: Db; b: Db; cleanup: () => Promise<void> }>;
 }
 
 export function defineDbContract(factory: DbFactory) {
