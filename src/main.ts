@@ -40,9 +40,16 @@ async function main(): Promise<void> {
     throw err;
   }
   // Registrations live in the database; the seed file is an idempotent import into it.
-  const db = await openDb(config);
-  if (seed) logger.info({ changes: (await importSeed(db, seed)).changes }, 'seed file imported');
-  const sync = await startRegistrySync(db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+  let db, sync;
+  try {
+    db = await openDb(config);
+    if (seed) logger.info({ changes: (await importSeed(db, seed)).changes }, 'seed file imported');
+    sync = await startRegistrySync(db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+  } catch (err) {
+    // Migrations and the first snapshot need the database: without them there is nothing to serve.
+    logger.fatal({ err }, 'database unavailable at start');
+    process.exit(1);
+  }
   const registry = sync.snapshot.registry;
   const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
   const signing = await loadOrCreateSigningKeys(config.DATA_DIR);

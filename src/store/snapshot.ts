@@ -21,7 +21,7 @@ export async function loadStoredSeed(q: Queryable): Promise<StoredSeed> {
 export class RegistrySnapshot {
   private fingerprint = '';
   private running: Promise<boolean> | undefined;
-  private again = false;
+  private queued: Promise<boolean> | undefined;
 
   private constructor(
     private readonly db: Queryable,
@@ -39,23 +39,25 @@ export class RegistrySnapshot {
   readonly registry = (): Registry => this.current;
 
   /**
-   * Reload from the database; true when the registry changed. Concurrent calls
-   * share one load, and a call during a load schedules one more after it, so a
-   * change notice is never lost to a load that started before the change.
+   * Reload from the database; true when the registry changed. A call made
+   * while a load runs waits for one more load that starts after it, so a
+   * change committed before the call is always seen; calls made meanwhile
+   * share that one load.
    */
   refresh(): Promise<boolean> {
-    if (this.running) {
-      this.again = true;
+    if (!this.running) {
+      this.running = this.reload().finally(() => {
+        this.running = undefined;
+      });
       return this.running;
     }
-    this.running = this.reload().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.refresh().catch(() => undefined);
-      }
-    });
-    return this.running;
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
   }
 
   private async reload(): Promise<boolean> {
