@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+
 export interface AdminResponse {
   status: number;
   headers: Headers;
@@ -29,3 +31,11 @@ export const adminClient = (baseUrl: string, token: string | null) => ({
   delete: (path: string) => adminCall(baseUrl, token, 'DELETE', path),
 });
 export type AdminClient = ReturnType<typeof adminClient>;
+
+/** The admin API's refusal past its rate limit: 429, Retry-After, a problem body. */
+export function expectRateLimited(res: AdminResponse): void {
+  expect(res.status).toBe(429);
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.body).toEqual({ type: 'urn:pgw:problem:rate_limited', title: 'Too many requests, slow down', status: 429 });
+}
