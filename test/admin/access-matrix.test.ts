@@ -44,7 +44,7 @@ describe('admin access matrix', () => {
     const licences = async (school: string) => (await operator.get(`/schools/${school}/licences`)).body.items as { id: string }[];
     ids.aLicence = (await licences(A))[0]!.id;
     ids.bLicence = (await licences(B))[0]!.id;
-  });
+  }, 60_000);
   afterAll(async () => {
     await gateway?.close();
     await store?.cleanup();

@@ -30,7 +30,7 @@ export function defineAdminApiSuite(makeDb: () => Promise<TestDb>) {
     expect(created.status).toBe(201);
     schoolA = adminClient(gateway.url, created.body.token);
     schoolATokenId = created.body.id;
-  });
+  }, 60_000);
   afterAll(async () => {
     await gateway?.close();
     await store?.cleanup();

@@ -23,5 +23,5 @@ describe('OPERATOR_BOOTSTRAP_TOKEN in production', () => {
         await gateway.close();
       }
     }
-  });
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ describe('admin rate limit, counters in Redis shared by two gateways', () => {
       const store = await pgliteTestDb();
       gateways.push(await startGateway({ seed: world.seed, db: store.db, kv, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '3' } }));
     }
-  });
+  }, 60_000);
   afterAll(async () => {
     for (const g of gateways) await g.close();
   });

@@ -13,7 +13,7 @@ describe('admin rate limit, in process', () => {
   beforeAll(async () => {
     store = await pgliteTestDb();
     gateway = await startGateway({ seed: (await makeWorld()).seed, db: store.db, kv: new MemoryKv(), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '3' } });
-  });
+  }, 60_000);
   afterAll(async () => {
     await gateway?.close();
   });

@@ -26,7 +26,7 @@ export function defineDbContract(factory: DbFactory) {
     other = pair.b;
     cleanup = pair.cleanup;
     world = await makeWorld();
-  });
+  }, 60_000);
   afterAll(async () => {
     await cleanup?.();
   });
