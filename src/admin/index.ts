@@ -38,6 +38,10 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     scope.setValidatorCompiler(validatorCompiler);
     scope.setSerializerCompiler(serializerCompiler);
     registerProblemHandling(scope);
+    // Token secrets and school data: no cache may keep an admin response (research/reliability.md T6).
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
     scope.setNotFoundHandler((_request, reply) => sendProblem(reply, notFound()));
     requireAccessRules(scope, ADMIN_PREFIX, routes);
     await registerRateLimit(scope, ctx.kv, { name: 'admin', max: ctx.config.ADMIN_RATE_LIMIT, timeWindowMs: 60_000, allowOnStoreError: true });

@@ -3,7 +3,7 @@ import type { Queryable } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
 import type { StoredClient } from '../store/registry.js';
 import { clientSchema, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
-import { toStoredClient } from '../store/seed-import.js';
+import { describeClient, toStoredClient } from '../store/seed-import.js';
 import type { RegistrationResource } from './registration-routes.js';
 import { ruleViolation } from './problem.js';
 import { schoolIdParam, slugParam } from './schemas.js';
@@ -78,8 +78,8 @@ export const clientResource: RegistrationResource<ClientReg, StoredClient> = {
   idOf: (c) => c.clientId,
   readAccess: 'operator',
   toStored: toStoredClient,
-  // The secret hash stays inside: the view has no field for it.
-  toView: (c) => ({ ...c, authMethod: c.secretHash ? 'client_secret_basic' : 'private_key_jwt' }),
+  // The secret hash stays inside: neither responses nor audit events carry it.
+  toView: describeClient,
   schoolOf: () => null,
   check: checkClient,
   supplierOf: (c) => c.supplier,

@@ -69,7 +69,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
       await r.check?.(tx, reg);
       const doc = r.toStored(reg);
       await putRegistration(tx, r.kind, id, doc, r.supplierOf?.(reg));
-      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.create`, target: `${r.kind}:${id}`, before: null, after: doc });
+      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.create`, target: `${r.kind}:${id}`, before: null, after: r.toView(doc) });
       return doc;
     });
     return reply.code(201).send(r.toView(stored));
@@ -97,7 +97,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
       await r.check?.(tx, reg);
       const doc = r.toStored(reg);
       await putRegistration(tx, r.kind, id, doc, r.supplierOf?.(reg));
-      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.update`, target: `${r.kind}:${id}`, before: before.doc, after: doc });
+      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.update`, target: `${r.kind}:${id}`, before: r.toView(before.doc), after: r.toView(doc) });
       return doc;
     });
     return r.toView(stored);
@@ -109,9 +109,9 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
   }, async (request, reply) => {
     const id = idParam(request.params);
     await commitChange(deps, async (tx) => {
-      const before = await deleteRegistration(tx, r.kind, id);
+      const before = await deleteRegistration<Stored>(tx, r.kind, id);
       if (before === undefined) throw notFound();
-      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.delete`, target: `${r.kind}:${id}`, before, after: null });
+      await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.delete`, target: `${r.kind}:${id}`, before: r.toView(before), after: null });
     });
     return reply.code(204).send(null);
   });

@@ -21,6 +21,15 @@ export function toStoredClient({ clientSecret, ...client }: ClientReg): StoredCl
   return clientSecret ? { ...client, secretHash: hashSecret(clientSecret).toString('hex') } : client;
 }
 
+/** The client as shown and audited: how it authenticates, never its secret's hash. */
+export function describeClient({ secretHash, ...client }: StoredClient): Omit<StoredClient, 'secretHash'> & { authMethod: 'private_key_jwt' | 'client_secret_basic' } {
+  return { ...client, authMethod: secretHash ? 'client_secret_basic' : 'private_key_jwt' };
+}
+
+/** What an audit event records of a registration document. */
+const auditDoc = (kind: RegistrationKind, doc: object | undefined): object | null =>
+  doc === undefined ? null : kind === 'client' ? describeClient(doc as StoredClient) : doc;
+
 export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ changes: number }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [IMPORT_LOCK_KEY]);
@@ -29,7 +38,7 @@ export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ 
       const current = await getRegistration(tx, kind, id);
       if (current && stableJson(current.doc) === stableJson(doc)) return;
       await putRegistration(tx, kind, id, doc, supplierId);
-      await recordAudit(tx, { actor, school, action: `${kind}.import`, target: `${kind}:${id}`, before: current?.doc ?? null, after: doc });
+      await recordAudit(tx, { actor, school, action: `${kind}.import`, target: `${kind}:${id}`, before: auditDoc(kind, current?.doc as object | undefined), after: auditDoc(kind, doc) });
       changes++;
     };
     for (const school of seed.schools) await put('school', school.id, school, school.id);

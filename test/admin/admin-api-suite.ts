@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../src/store/registry.js';
 import { fullLogin } from '../helpers/browser.js';
 import { adminClient, type AdminClient } from '../helpers/admin.js';
 import { TestClock } from '../helpers/clock.js';
@@ -57,8 +58,12 @@ export function defineAdminApiSuite(makeDb: () => Promise<TestDb>) {
       const read = await operator.get('/clients/wereldapp');
       expect(read.text).not.toContain(secret);
       expect(read.text).not.toContain('secretHash');
+      expect(read.headers.get('cache-control')).toBe('no-store');
       const audit = await operator.get('/audit-events?limit=200');
       expect(audit.text).not.toContain(secret);
+      // Not even the secret's hash is audited.
+      expect(audit.text).not.toContain('secretHash');
+      expect(audit.text).not.toContain(hashSecret(secret).toString('hex'));
       expect(audit.body.items.find((e: { action: string }) => e.action === 'client.create')).toMatchObject({ actor: 'bootstrap', target: 'client:wereldapp', before: null });
       // The gateway's registry has the new client: discovery-based login setup works against it.
       expect(gateway.app).toBeDefined();
