@@ -34,7 +34,8 @@ describe('database outage', () => {
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     const db = PgDb.open(viaProxy.toString());
     await migrate(db);
-    gateway = await startGateway({ seed: world.seed, db, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP } });
+    // A refresh every second: the outage must meet failing refreshes, which keep the last snapshot.
+    gateway = await startGateway({ seed: world.seed, db, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, REGISTRY_REFRESH_SECONDS: '1' } });
     operator = adminClient(gateway.url, BOOTSTRAP);
     lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
     licenceId = (await operator.get('/schools/12AB/licences')).body.items.find((l: { client: string }) => l.client === 'leesapp').id;
@@ -47,6 +48,9 @@ describe('database outage', () => {
 
   it('keeps logins working from the snapshot, answers admin writes 503 + Retry-After, and recovers when the database is back', async () => {
     await proxy.cut();
+    const refreshFailed = () => gateway.logs.some((l) => l.includes('registry refresh failed; logins continue on the last snapshot'));
+    for (let i = 0; i < 100 && !refreshFailed(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(refreshFailed()).toBe(true);
 
     const during = await fullLogin(gateway, world.regenboog, lees, PUPIL);
     expect(during.claims.grade).toBe(8);
