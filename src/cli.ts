@@ -4,6 +4,7 @@ import { createAdminToken } from './store/admin-tokens.js';
 import { recordAudit } from './store/audit.js';
 import type { Db } from './store/db.js';
 import { openDb } from './store/open-db.js';
+import { LockedError } from './store/pid-lock.js';
 import { redisNotices } from './store/registry-notices.js';
 import { listRegistrations } from './store/registrations.js';
 import { loadSeedFile, SeedError } from './store/registry.js';
@@ -73,7 +74,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: (line:
     await command(db, argv.slice(2), out);
     return 0;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof SeedError || e instanceof UsageError) {
+    if (e instanceof ConfigError || e instanceof SeedError || e instanceof UsageError || e instanceof LockedError) {
       err(e.message);
       return e instanceof UsageError ? 2 : 1;
     }

@@ -51,6 +51,10 @@ describe('admin CLI', () => {
       expect(schools.body.total).toBe(2);
       const audit = await adminClient(gateway.url, secret).get('/audit-events?limit=200');
       expect(audit.body.items.filter((e: { actor: string }) => e.actor === 'cli')).toHaveLength(12);
+      // The embedded database serves one process: the CLI refuses to open it under a running gateway.
+      const locked = await cli(env, 'schools', 'list');
+      expect(locked.code).toBe(1);
+      expect(locked.err).toMatch(/embedded database .* is in use by process \d+/);
     } finally {
       await gateway.stop();
     }

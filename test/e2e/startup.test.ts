@@ -16,7 +16,8 @@ function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      if (stopWhen?.test(out)) child.kill('SIGTERM');
+      // One SIGTERM: a second one makes close-with-grace exit at once, with code 1.
+      if (!child.killed && stopWhen?.test(out)) child.kill('SIGTERM');
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
