@@ -45,7 +45,7 @@ const commands: Record<string, Command> = {
     const redisUrl = process.env.REDIS_URL;
     if (changes && redisUrl) {
       // Running gateways reload now rather than at their next periodic refresh.
-      const notices = await redisNotices(redisUrl, () => undefined, () => undefined);
+      const notices = redisNotices(redisUrl, () => undefined, () => undefined);
       await notices.publish();
       await notices.close();
     }

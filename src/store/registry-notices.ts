@@ -15,22 +15,39 @@ export interface RegistryNotices {
 
 export const noNotices: RegistryNotices = { publish: async () => undefined, close: async () => undefined };
 
-export async function redisNotices(url: string, onNotice: () => void, onError: (err: unknown) => void): Promise<RegistryNotices> {
+/** Wait (bounded) for a connection still being made, e.g. right after start; no offline queue builds up. */
+function whenReady(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function redisNotices(url: string, onNotice: () => void, onError: (err: unknown) => void): RegistryNotices {
   // A subscribed connection can issue no other commands: one for each role.
   const options = { ...redisOptions, keyPrefix: '', enableAutoPipelining: false, commandTimeout: 2_000 } as RedisOptions & { replyMapping?: never };
   const publisher = new Redis(url, options);
-  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+  const subscriber = new Redis(url, options);
   publisher.on('error', () => undefined);
   subscriber.on('error', () => undefined);
   subscriber.on('message', (channel: string) => {
     if (channel === NOTICE_CHANNEL) onNotice();
   });
-  // ioredis resubscribes after a reconnect; a notice missed meanwhile waits for the periodic refresh.
-  subscriber.on('ready', () => onNotice());
-  await Promise.all([publisher.connect().catch(onError), subscriber.connect().catch(onError)]);
-  await subscriber.subscribe(NOTICE_CHANNEL).catch(onError);
+  // Subscribe on every (re)connection, then reload once: a notice missed while
+  // disconnected is caught up at once. A Redis that is down at start does not
+  // hold the start up; the subscription follows when it is back.
+  subscriber.on('ready', () => {
+    subscriber.subscribe(NOTICE_CHANNEL).then(() => onNotice(), onError);
+  });
+  publisher.connect().catch(onError);
+  subscriber.connect().catch(onError);
   return {
     publish: async () => {
+      await whenReady(publisher, 1_000);
       await publisher.publish(NOTICE_CHANNEL, String(Date.now())).catch(onError);
     },
     close: async () => {

@@ -23,7 +23,7 @@ export async function startRegistrySync(db: Db, options: { redisUrl?: string | u
     );
   };
   const notices = options.redisUrl
-    ? await redisNotices(options.redisUrl, refresh, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'registry change notices unavailable'))
+    ? redisNotices(options.redisUrl, refresh, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'registry change notices unavailable'))
     : noNotices;
   const timer = setInterval(refresh, options.refreshMs);
   timer.unref();

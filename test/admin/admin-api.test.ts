@@ -4,6 +4,7 @@ import { adminClient } from '../helpers/admin.js';
 import { pgliteTestDb } from '../helpers/db.js';
 import { makeWorld } from '../helpers/fixture.js';
 import { startGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/net.js';
 import { BOOTSTRAP, defineAdminApiSuite } from './admin-api-suite.js';
 
 describe('admin API on PGlite', () => defineAdminApiSuite(pgliteTestDb));
@@ -22,6 +23,20 @@ describe('OPERATOR_BOOTSTRAP_TOKEN in production', () => {
       } finally {
         await gateway.close();
       }
+    }
+  }, 60_000);
+});
+
+describe('change notices with Redis unreachable', () => {
+  it('starts, and admin changes still commit and reach this process (notices are best effort)', async () => {
+    const store = await pgliteTestDb();
+    const gateway = await startGateway({ seed: (await makeWorld()).seed, db: store.db, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
+    try {
+      const operator = adminClient(gateway.url, BOOTSTRAP);
+      expect((await operator.post('/suppliers', { id: 'uitgever-n', name: 'N' })).status).toBe(201);
+      expect(gateway.registryOf().suppliers.has('uitgever-n')).toBe(true);
+    } finally {
+      await gateway.close();
     }
   }, 60_000);
 });

@@ -28,6 +28,8 @@ export interface TestGateway {
   readonly roots: RootCache;
   /** Every log line the gateway wrote, as raw JSON text. */
   readonly logs: string[];
+  /** The registry snapshot logins read now. */
+  readonly registryOf: () => ReturnType<typeof buildRegistry>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,6 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
-  return { url: config.ISSUER, app, kv, config, signing, roots, logs, close: () => app.close() };
+  return { url: config.ISSUER, app, kv, config, signing, roots, logs, registryOf: registry, close: () => app.close() };
 }
 
