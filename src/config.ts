@@ -40,6 +40,11 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    // Rate limits per minute (fixed windows, shared through the KV); see the README.
+    RATE_LIMIT_TOKEN_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
+    RATE_LIMIT_TOKEN_IP_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
+    RATE_LIMIT_ASSERTION_PER_MIN: intFromEnv(1_200, 1, 10_000_000),
+    RATE_LIMIT_ASSERTION_ISSUER_PER_MIN: intFromEnv(30_000, 1, 10_000_000),
   });
 
 export type Env = z.infer<typeof envSchema>;

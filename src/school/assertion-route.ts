@@ -4,6 +4,7 @@ import { epochSeconds } from '../clock.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
 import { PageError } from '../errors.js';
+import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
 import { releaseClaims, releasedNames } from '../release/claims.js';
 import { findLicence, schoolDay } from '../release/licence.js';
 import { authorizationResponseUrl } from '../oidc/authorization-response.js';
@@ -22,9 +23,14 @@ import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 const BODY_LIMIT = 16 * 1024;
 
 export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContext): void {
-  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config: { errorStyle: 'page', malformedCode: 'assertion_malformed' } }, async (request, reply) => {
+  const perAddress = perMinute('assertion-ip', ctx.config.RATE_LIMIT_ASSERTION_PER_MIN);
+  const perIssuer = perMinute('assertion-issuer', ctx.config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN);
+  const config = { errorStyle: 'page' as const, malformedCode: 'assertion_malformed' };
+  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(ctx.kv, perAddress) }, async (request, reply) => {
     const token = readAssertion(request);
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
+    // Counted after verification, so only the school's own signed assertions spend its budget.
+    await enforceRateLimit(ctx.kv, perIssuer, verified.school.issuer);
     await refuseReplay(ctx, verified);
     const login = await takeBoundLogin(ctx, verified);
     const grant = await decideRelease(ctx, login, verified);

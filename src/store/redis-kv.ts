@@ -23,8 +23,22 @@ export const redisOptions: RedisOptions = {
   enableAutoPipelining: true,
 };
 
+// One step, so concurrent requests never see a counter without its window
+// (a crash between INCR and PEXPIRE would otherwise leave a counter forever).
+const INCREMENT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+type ScriptedClient = Redis & { pgwIncrement(key: string, windowMs: number): Promise<[number, number]> };
+
 export class RedisKv implements Kv {
-  constructor(readonly client: Redis) {}
+  private readonly scripted: ScriptedClient;
+
+  constructor(readonly client: Redis) {
+    client.defineCommand('pgwIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    this.scripted = client as ScriptedClient;
+  }
 
   static async connect(url: string, options: RedisOptions = {}): Promise<RedisKv> {
     const client = new Redis(url, { ...redisOptions, ...options } as RedisOptions & { replyMapping?: never });
@@ -58,6 +72,12 @@ export class RedisKv implements Kv {
     // SET ... XX GET (Redis >= 6.2): one step, so two concurrent redemptions
     // cannot both read the original value.
     return this.run(() => this.client.set(key, value, 'PX', ttlMs, 'XX', 'GET'));
+  }
+
+  async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    assertTtl(windowMs);
+    const [count, ttlMs] = await this.run(() => this.scripted.pgwIncrement(key, windowMs));
+    return { count, ttlMs };
   }
 
   async del(key: string): Promise<void> {
