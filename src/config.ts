@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
 
 // One schema over the environment (DESIGN.md section 10), parsed once and frozen.
 // Every problem is reported together so an operator fixes them in one go.
@@ -45,6 +46,11 @@ export const envSchema = z.object({
     RATE_LIMIT_TOKEN_IP_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
     RATE_LIMIT_ASSERTION_PER_MIN: intFromEnv(1_200, 1, 10_000_000),
     RATE_LIMIT_ASSERTION_ISSUER_PER_MIN: intFromEnv(30_000, 1, 10_000_000),
+    // Signing-key rotation (docs/key-rotation.md): a new key is published this long before it
+    // signs, and a key that stopped signing stays published this long; processes re-check the
+    // key file every SIGNING_KEYS_RELOAD_S.
+    SIGNING_KEY_PREPUBLISH_S: intFromEnv(3_600, 1, 90 * 86_400),
+    SIGNING_KEYS_RELOAD_S: intFromEnv(10, 1, 300),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -69,6 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Cross-field rules run on the raw values, so they are listed with the rest.
   if (present.NODE_ENV === 'production' && !present.PSEUDONYM_MASTER_KEY) {
     problems.push('PSEUDONYM_MASTER_KEY: required when NODE_ENV=production (a generated key would not be shared between instances)');
+  }
+  if (parsed.success && parsed.data.SIGNING_KEY_PREPUBLISH_S < JWKS_MAX_AGE_S + parsed.data.SIGNING_KEYS_RELOAD_S) {
+    problems.push(`SIGNING_KEY_PREPUBLISH_S: must be at least ${JWKS_MAX_AGE_S} (the JWKS cache lifetime) + SIGNING_KEYS_RELOAD_S, so every relying party and process sees a key before it signs`);
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const cfg = parsed.data;

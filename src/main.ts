@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
-  const signing = await loadOrCreateSigningKeys(config.DATA_DIR);
+  const signing = await loadOrCreateSigningKeys(config.DATA_DIR, {
+    reloadIntervalMs: config.SIGNING_KEYS_RELOAD_S * 1000,
+    onReloadError: (err) => logger.warn({ err }, 'signing key file unreadable; keeping the keys loaded before'),
+  });
   const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
   if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 

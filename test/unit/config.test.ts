@@ -33,4 +33,9 @@ describe('configuration (DESIGN.md section 10)', () => {
     expect(text).not.toContain('hunter2');
     expect(text).toContain('"PSEUDONYM_MASTER_KEY":"***"');
   });
+
+  it('refuses a signing-key pre-publication interval shorter than the JWKS cache lifetime plus the reload interval', () => {
+    expect(loadConfig({ SIGNING_KEY_PREPUBLISH_S: '310', SIGNING_KEYS_RELOAD_S: '10' }).SIGNING_KEY_PREPUBLISH_S).toBe(310);
+    expect(() => loadConfig({ SIGNING_KEY_PREPUBLISH_S: '309', SIGNING_KEYS_RELOAD_S: '10' })).toThrow(/SIGNING_KEY_PREPUBLISH_S: must be at least 300/);
+  });
 });
