@@ -16,6 +16,16 @@ const intFromEnv = (def: number, min: number, max: number) =>
 const powerOfTwo = (def: number) =>
   intFromEnv(def, 2, 2 ** 22).refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' });
 
+/** `host:port,host:port` (IPv6 hosts in brackets): Redis Sentinel or Cluster nodes. */
+const redisNodes = z.string().transform((raw, ctx) => {
+  const nodes = raw.split(',').map((part) => /^\s*(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(part));
+  if (nodes.some((m) => !m || Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host:port' });
+    return z.NEVER;
+  }
+  return nodes.map((m) => ({ host: m![1]!.replace(/^\[|\]$/g, ''), port: Number(m![2]) }));
+});
+
 export const envSchema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,6 +41,13 @@ export const envSchema = z.object({
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    // Redis behind Sentinel or as a Cluster instead of REDIS_URL (docs/scale-out.md).
+    REDIS_SENTINELS: redisNodes.optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_CLUSTER_NODES: redisNodes.optional(),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . - (no hash tag: keys must spread over a Cluster)' }).default('pgw:'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     SEED_FILE: z.string().min(1).optional(),
@@ -76,6 +93,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (present.NODE_ENV === 'production' && !present.PSEUDONYM_MASTER_KEY) {
     problems.push('PSEUDONYM_MASTER_KEY: required when NODE_ENV=production (a generated key would not be shared between instances)');
   }
+  if ([present.REDIS_URL, present.REDIS_SENTINELS, present.REDIS_CLUSTER_NODES].filter(Boolean).length > 1) {
+    problems.push('REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set at most one');
+  }
+  if (Boolean(present.REDIS_SENTINELS) !== Boolean(present.REDIS_SENTINEL_NAME)) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name of the monitored primary), and only with it');
+  }
   if (parsed.success && parsed.data.SIGNING_KEY_PREPUBLISH_S < JWKS_MAX_AGE_S + parsed.data.SIGNING_KEYS_RELOAD_S) {
     problems.push(`SIGNING_KEY_PREPUBLISH_S: must be at least ${JWKS_MAX_AGE_S} (the JWKS cache lifetime) + SIGNING_KEYS_RELOAD_S, so every relying party and process sees a key before it signs`);
   }
@@ -84,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
 }
 
-const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN']);
+const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'REDIS_PASSWORD']);
 
 /** The configuration as it may be printed: secrets masked, credentials stripped from URLs. */
 export function describeConfig(cfg: Config): Record<string, unknown> {

@@ -6,8 +6,7 @@ import { loadMasterKey } from './crypto/master-key.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
 import { createLogger } from './logger.js';
 import type { Kv } from './store/kv.js';
-import { MemoryKv } from './store/memory-kv.js';
-import { RedisKv } from './store/redis-kv.js';
+import { openKv, redisTarget } from './store/open-kv.js';
 import { buildRegistry, emptySeed, loadSeedFile, SeedError } from './store/registry.js';
 
 // Start-up only: read the config, open the ports, listen, shut down gracefully.
@@ -41,8 +40,8 @@ async function main(): Promise<void> {
     reloadIntervalMs: config.SIGNING_KEYS_RELOAD_S * 1000,
     onReloadError: (err) => logger.warn({ err }, 'signing key file unreadable; keeping the keys loaded before'),
   });
-  const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
-  if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
+  const kv: Kv = await openKv(config);
+  if (!redisTarget(config)) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
   const app = await buildApp({ config, logger, kv, registry: () => registry, keys, signing });
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {

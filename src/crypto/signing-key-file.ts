@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 
@@ -60,13 +60,14 @@ export async function readKeyFile(dataDir: string): Promise<StoredKey[] | undefi
  */
 export async function writeKeyFile(dataDir: string, keys: readonly StoredKey[], options: { create?: boolean } = {}): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const body = JSON.stringify({ keys });
-  if (options.create) {
-    // First start: several processes may race to create it; exactly one wins.
-    await writeFile(keyFilePath(dataDir), body, { mode: 0o600, flag: 'wx' });
-    return;
-  }
   const temp = `${keyFilePath(dataDir)}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, body, { mode: 0o600, flag: 'wx' });
-  await rename(temp, keyFilePath(dataDir));
+  await writeFile(temp, JSON.stringify({ keys }), { mode: 0o600, flag: 'wx' });
+  try {
+    // First start: processes may race to create the file. link() fails with EEXIST when it exists,
+    // so exactly one wins, and nobody ever reads a half-written file.
+    if (options.create) await link(temp, keyFilePath(dataDir));
+    else await rename(temp, keyFilePath(dataDir));
+  } finally {
+    if (options.create) await unlink(temp);
+  }
 }
