@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import formBody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from './clock.js';
@@ -14,6 +15,8 @@ import { registerErrorHandling } from './ops/error-handler.js';
 import { registerHealth } from './ops/health.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
+import { registerPicker } from './school/picker.js';
+import { registerLogout } from './session/logout.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -59,11 +62,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app, ctx.issuer);
   registerSecurityHeaders(app, ctx.issuer.startsWith('https:'));
   await app.register(formBody);
+  await app.register(cookie);
 
   registerHealth(app, ctx);
   registerDiscovery(app, ctx);
   registerAuthorize(app, ctx);
   registerSchoolAssertion(app, ctx);
+  registerPicker(app, ctx);
+  registerLogout(app, ctx);
   registerToken(app, ctx);
   registerUserinfo(app, ctx);
 

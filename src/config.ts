@@ -68,6 +68,9 @@ export const envSchema = z.object({
     // key file every SIGNING_KEYS_RELOAD_S.
     SIGNING_KEY_PREPUBLISH_S: intFromEnv(3_600, 1, 90 * 86_400),
     SIGNING_KEYS_RELOAD_S: intFromEnv(10, 1, 300),
+    // The SSO session (one school login a day): ends after this much inactivity, and at the latest after the maximum.
+    SESSION_IDLE_SECONDS: intFromEnv(3600, 60, 24 * 3600),
+    SESSION_MAX_SECONDS: intFromEnv(8 * 3600, 300, 7 * 24 * 3600),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -101,6 +104,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.success && parsed.data.SIGNING_KEY_PREPUBLISH_S < JWKS_MAX_AGE_S + parsed.data.SIGNING_KEYS_RELOAD_S) {
     problems.push(`SIGNING_KEY_PREPUBLISH_S: must be at least ${JWKS_MAX_AGE_S} (the JWKS cache lifetime) + SIGNING_KEYS_RELOAD_S, so every relying party and process sees a key before it signs`);
+  }
+  if (parsed.success && parsed.data.SESSION_IDLE_SECONDS > parsed.data.SESSION_MAX_SECONDS) {
+    problems.push('SESSION_IDLE_SECONDS: must not exceed SESSION_MAX_SECONDS');
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const cfg = parsed.data;

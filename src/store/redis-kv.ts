@@ -53,7 +53,7 @@ function createClient(target: RedisTarget, extra: RedisOptions): Redis | Cluster
       return new Redis({ ...options, sentinels: [...target.sentinels], name: target.name });
     case 'cluster': {
       // The same fail-fast policy, split the way ioredis takes it: per-node options, cluster-wide options.
-      const { keyPrefix, enableOfflineQueue, enableAutoPipelining, lazyConnect, retryStrategy, reconnectOnError: _r, ...perNode } = options;
+      const { keyPrefix, enableOfflineQueue, enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = options;
       const clusterOptions: ClusterOptions & { redisOptions: typeof perNode & { replyMapping?: never } } = {
         enableOfflineQueue,
         enableAutoPipelining,
