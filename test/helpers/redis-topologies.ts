@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './net.js';
 
-// Throwaway Redis topologies on loopback ports in a temp dir: a primary watched
-// by one Sentinel, and a three-primary Cluster. Each test file stops its own.
+// Throwaway Redis topologies on loopback ports in a temp dir: a primary and a
+// replica watched by one Sentinel, and a three-primary Cluster. Each test file stops its own.
 
 const run = promisify(execFile);
 
@@ -49,23 +49,66 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
-/** A primary and one Sentinel monitoring it under `name` (quorum 1). */
-export async function startSentinel(name: string): Promise<Topology & { sentinels: { host: string; port: number }[] }> {
+export interface SentinelTopology extends Topology {
+  sentinels: { host: string; port: number }[];
+  primaryPort: number;
+  replicaPort: number;
+  /** What the Sentinel answers as the current primary's port. */
+  currentPrimary(): Promise<number>;
+  /** SENTINEL FAILOVER, once the Sentinel knows the replica; resolves when it names the replica as primary. */
+  failover(): Promise<void>;
+}
+
+/** A primary, one replica, and one Sentinel monitoring them under `name` (quorum 1). */
+export async function startSentinel(name: string): Promise<SentinelTopology> {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-sentinel-'));
   const children: ChildProcess[] = [];
-  const sentinelPort = await freePort();
+  const [primaryPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
   try {
-    const primaryPort = await freePort();
     children.push(await startServer(plain(primaryPort), /Ready to accept connections/, dir));
+    children.push(await startServer([...plain(replicaPort), '--replicaof', '127.0.0.1', String(primaryPort)], /MASTER <-> REPLICA sync: Finished/, dir));
     const conf = join(dir, 'sentinel.conf');
     // Sentinel rewrites its config file, so it lives in the temp dir.
-    await writeFile(conf, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`, ''].join('\n'));
+    await writeFile(
+      conf,
+      [
+        `port ${sentinelPort}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+        `sentinel down-after-milliseconds ${name} 2000`,
+        `sentinel failover-timeout ${name} 10000`,
+        '',
+      ].join('\n'),
+    );
     children.push(await startServer([conf, '--sentinel'], /\+monitor master/, dir));
   } catch (err) {
     await stopAll(children, dir);
     throw err;
   }
-  return { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], stop: () => stopAll(children, dir) };
+  const sentinel = (...args: string[]) => run('redis-cli', ['-p', String(sentinelPort), 'sentinel', ...args]);
+  const currentPrimary = async () => Number((await sentinel('get-master-addr-by-name', name)).stdout.trim().split('\n')[1]);
+  const until = async (what: string, check: () => Promise<boolean>) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`sentinel: ${what} did not happen within 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  return {
+    sentinels: [{ host: '127.0.0.1', port: sentinelPort }],
+    primaryPort,
+    replicaPort,
+    currentPrimary,
+    async failover() {
+      await until('replica discovery', async () => (await sentinel('replicas', name)).stdout.includes(String(replicaPort)));
+      await until('failover', async () => {
+        await sentinel('failover', name).catch(() => undefined);
+        return (await currentPrimary()) === replicaPort;
+      });
+    },
+    stop: () => stopAll(children, dir),
+  };
 }
 
 /** Three cluster-enabled primaries joined into one Cluster covering all 16384 slots. */
