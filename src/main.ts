@@ -6,8 +6,7 @@ import { loadMasterKey } from './crypto/master-key.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
 import { createLogger } from './logger.js';
 import type { Kv } from './store/kv.js';
-import { MemoryKv } from './store/memory-kv.js';
-import { RedisKv } from './store/redis-kv.js';
+import { openKv, redisTarget } from './store/open-kv.js';
 import { loadSeedFile, SeedError } from './store/registry.js';
 import { openDb } from './store/open-db.js';
 import { startRegistrySync } from './store/registry-sync.js';
@@ -44,7 +43,7 @@ async function main(): Promise<void> {
   try {
     db = await openDb(config);
     if (seed) logger.info({ changes: (await importSeed(db, seed)).changes }, 'seed file imported');
-    sync = await startRegistrySync(db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+    sync = await startRegistrySync(db, { config, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
   } catch (err) {
     // Migrations and the first snapshot need the database: without them there is nothing to serve.
     logger.fatal({ err }, 'database unavailable at start');
@@ -52,9 +51,12 @@ async function main(): Promise<void> {
   }
   const registry = sync.snapshot.registry;
   const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
-  const signing = await loadOrCreateSigningKeys(config.DATA_DIR);
-  const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
-  if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
+  const signing = await loadOrCreateSigningKeys(config.DATA_DIR, {
+    reloadIntervalMs: config.SIGNING_KEYS_RELOAD_S * 1000,
+    onReloadError: (err) => logger.warn({ err }, 'signing key file unreadable; keeping the keys loaded before'),
+  });
+  const kv: Kv = await openKv(config);
+  if (!redisTarget(config)) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
   const app = await buildApp({ config, logger, kv, registry, keys, signing, durable: { db, sync } });
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { RETRY_AFTER_SECONDS, UnavailableError } from '../errors.js';
+import { RateLimitedError, RETRY_AFTER_SECONDS, UnavailableError } from '../errors.js';
 import { ConstraintError } from '../store/db.js';
 
 // RFC 9457 problem details for the admin API: the one place that decides what
@@ -21,6 +21,8 @@ export class Problem extends Error {
     readonly status: number,
     readonly title: string,
     readonly errors: FieldProblem[] = [],
+    /** For 429 and 503: how long the caller should wait. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${code}: ${title}`);
     this.name = 'Problem';
@@ -43,7 +45,7 @@ export function problemBody(p: Problem): ProblemBody {
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem) {
-  if (p.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
   if (p.status === 401) reply.header('www-authenticate', 'Bearer realm="admin"');
   return reply.code(p.status).header('cache-control', 'no-store').type('application/problem+json').serializer(JSON.stringify).send(problemBody(p));
 }
@@ -56,12 +58,12 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     return new Problem('invalid_request', 400, 'The request is invalid', err.validation.map((v) => ({ field: fieldName(where, v.instancePath), detail: v.message ?? 'invalid' })));
   }
   if (err instanceof UnavailableError) {
-    request.log.warn({ dependency: err.cause instanceof Error ? err.cause.message : undefined }, 'database unavailable');
-    return new Problem('unavailable', 503, 'The database is temporarily unavailable, try again shortly');
+    request.log.warn({ dependency: err.cause instanceof Error ? err.cause.message : undefined }, 'dependency unavailable');
+    return new Problem('unavailable', 503, 'A dependency (database or Redis) is temporarily unavailable, try again shortly', [], RETRY_AFTER_SECONDS);
   }
   if (err instanceof ConstraintError) return new Problem('conflict', 409, 'The change conflicts with other registrations (still in use, or already exists)');
+  if (err instanceof RateLimitedError) return new Problem('rate_limited', 429, 'Too many requests, slow down', [], err.retryAfterSeconds);
   const status = (err as FastifyError).statusCode;
-  if (status === 429) return new Problem('rate_limited', 429, 'Too many requests, slow down');
   if (typeof status === 'number' && status >= 400 && status < 500) return new Problem('invalid_request', status === 413 ? 413 : 400, 'The request is malformed');
   request.log.error({ err }, 'unexpected error');
   return new Problem('server_error', 500, 'Internal error');

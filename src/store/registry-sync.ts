@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from './db.js';
-import { noNotices, redisNotices, type RegistryNotices } from './registry-notices.js';
+import type { Config } from '../config.js';
+import { openRegistryNotices, type RegistryNotices } from './registry-notices.js';
 import { RegistrySnapshot } from './snapshot.js';
 
 // Keeps this process's snapshot current: on every change notice, and on a
@@ -13,7 +14,7 @@ export interface RegistrySync {
   close(): Promise<void>;
 }
 
-export async function startRegistrySync(db: Db, options: { redisUrl?: string | undefined; refreshMs: number; log: FastifyBaseLogger }): Promise<RegistrySync> {
+export async function startRegistrySync(db: Db, options: { config: Config; refreshMs: number; log: FastifyBaseLogger }): Promise<RegistrySync> {
   const { log } = options;
   const snapshot = await RegistrySnapshot.load(db);
   const refresh = () => {
@@ -22,9 +23,7 @@ export async function startRegistrySync(db: Db, options: { redisUrl?: string | u
       (err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'registry refresh failed; logins continue on the last snapshot'),
     );
   };
-  const notices = options.redisUrl
-    ? redisNotices(options.redisUrl, refresh, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'registry change notices unavailable'))
-    : noNotices;
+  const notices = openRegistryNotices(options.config, refresh, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'registry change notices unavailable'));
   const timer = setInterval(refresh, options.refreshMs);
   timer.unref();
   return {

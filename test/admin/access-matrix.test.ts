@@ -30,7 +30,7 @@ describe('admin access matrix', () => {
   beforeAll(async () => {
     world = await makeWorld();
     store = await pgliteTestDb();
-    gateway = await startGateway({ seed: world.seed, db: store.db, clock, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '100000' } });
+    gateway = await startGateway({ seed: world.seed, db: store.db, clock, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '100000' } });
     routes = (gateway.app.adminRoutes ?? []).filter((r) => r.method !== 'HEAD');
     const operator = adminClient(gateway.url, BOOTSTRAP);
     const token = async (path: string, body: object) => (await operator.post(path, body)).body as { id: string; token: string };

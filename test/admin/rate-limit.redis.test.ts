@@ -16,7 +16,7 @@ describe('admin rate limit, counters in Redis shared by two gateways', () => {
     const { kv } = await isolatedRedisKv();
     for (let i = 0; i < 2; i++) {
       const store = await pgliteTestDb();
-      gateways.push(await startGateway({ seed: world.seed, db: store.db, kv, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '3' } }));
+      gateways.push(await startGateway({ seed: world.seed, db: store.db, kv, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '3' } }));
     }
   }, 60_000);
   afterAll(async () => {

@@ -12,7 +12,7 @@ describe('admin rate limit, in process', () => {
   let store: TestDb;
   beforeAll(async () => {
     store = await pgliteTestDb();
-    gateway = await startGateway({ seed: (await makeWorld()).seed, db: store.db, kv: new MemoryKv(), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ADMIN_RATE_LIMIT: '3' } });
+    gateway = await startGateway({ seed: (await makeWorld()).seed, db: store.db, kv: new MemoryKv(), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '3' } });
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();

@@ -60,7 +60,7 @@ describe('database outage', () => {
     expect(write.status).toBe(503);
     expect(write.headers.get('retry-after')).toBe('5');
     expect(write.headers.get('content-type')).toContain('application/problem+json');
-    expect(write.body).toEqual({ type: 'urn:pgw:problem:unavailable', title: 'The database is temporarily unavailable, try again shortly', status: 503 });
+    expect(write.body).toEqual({ type: 'urn:pgw:problem:unavailable', title: 'A dependency (database or Redis) is temporarily unavailable, try again shortly', status: 503 });
     const create = await operator.post('/suppliers', { id: 'uitgever-z', name: 'Z' });
     expect(create.status).toBe(503);
     // The failed write changed nothing the logins see.

@@ -10,6 +10,7 @@ import { generateSigningKey, signingKeysOf, type SigningKeys } from '../../src/c
 import { createLogger } from '../../src/logger.js';
 import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
+import { RATE_LIMIT_PREFIX } from '../../src/ops/rate-limit.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
 import { freePort } from './net.js';
 import type { Db } from '../../src/store/db.js';
@@ -70,7 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   let durable: Parameters<typeof buildApp>[0]['durable'];
   if (options.db) {
     await importSeed(options.db, parseSeed(options.seed));
-    const sync = await startRegistrySync(options.db, { redisUrl: config.REDIS_URL, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
+    const sync = await startRegistrySync(options.db, { config, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
     registry = sync.snapshot.registry;
     durable = { db: options.db, sync };
   } else {
@@ -93,3 +94,10 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   return { url: config.ISSUER, app, kv, config, signing, roots, logs, registryOf: registry, close: () => app.close() };
 }
 
+
+/** The keys a gateway's in-memory KV holds, sorted, without rate-limit counters (which count requests, refused ones too). */
+export const stateKeys = (kv: Kv): string[] =>
+  (kv as MemoryKv)
+    .keys()
+    .filter((k) => !k.startsWith(RATE_LIMIT_PREFIX))
+    .sort();

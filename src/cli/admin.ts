@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { redisTarget } from '../store/open-kv.js';
+import { createAdminToken } from '../store/admin-tokens.js';
+import { recordAudit } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import { openDb } from '../store/open-db.js';
+import { LockedError } from '../store/pid-lock.js';
+import { openRegistryNotices } from '../store/registry-notices.js';
+import { listRegistrations } from '../store/registrations.js';
+import { loadSeedFile, SeedError } from '../store/registry.js';
+import type { SchoolReg } from '../store/seed-schema.js';
+import { importSeed } from '../store/seed-import.js';
+
+// The operator's first steps, on the database the gateway uses (DATABASE_URL,
+// or PGlite in DATA_DIR): `operator-token create`, `seed import FILE`, `schools list`.
+
+export class AdminCommandError extends Error {}
+
+const DAY_MS = 86_400_000;
+
+type Out = (line: string) => void;
+
+async function withDb(run: (db: Db) => Promise<void>): Promise<number> {
+  let db: Db | undefined;
+  try {
+    db = await openDb(loadConfig());
+    await run(db);
+    return 0;
+  } catch (err) {
+    if (err instanceof SeedError || err instanceof LockedError) throw new AdminCommandError(err.message);
+    throw err;
+  } finally {
+    await db?.close();
+  }
+}
+
+export async function runOperatorTokenCommand(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { label: { type: 'string', default: 'cli' }, days: { type: 'string', default: '90' } } });
+  if (positionals.join(' ') !== 'create') throw new AdminCommandError('usage: operator-token create [--label TEXT] [--days N]');
+  const days = Number(values.days);
+  if (!Number.isInteger(days) || days < 1 || days > 366) throw new AdminCommandError('--days must be a whole number from 1 to 366');
+  return withDb(async (db) => {
+    const { token, secret } = await db.transaction(async (tx) => {
+      const created = await createAdminToken(tx, { school: null, label: values.label, expiresAt: new Date(Date.now() + days * DAY_MS) });
+      await recordAudit(tx, { actor: 'cli', school: null, action: 'token.create', target: `token:${created.token.id}`, before: null, after: created.token });
+      return created;
+    });
+    out(`operator token ${token.id} (expires ${token.expiresAt}); shown only now:`);
+    out(secret);
+  });
+}
+
+export async function runSeedCommand(args: string[], out: Out): Promise<number> {
+  const [verb, file, ...rest] = args;
+  if (verb !== 'import' || !file || rest.length) throw new AdminCommandError('usage: seed import FILE');
+  return withDb(async (db) => {
+    const { changes } = await importSeed(db, await loadSeedFile(file), 'cli');
+    out(`${changes} change(s) imported`);
+    const config = loadConfig();
+    if (changes && redisTarget(config)) {
+      // Running gateways reload now rather than at their next periodic refresh.
+      const notices = openRegistryNotices(config, () => undefined, () => undefined);
+      await notices.publish();
+      await notices.close();
+    }
+  });
+}
+
+export async function runSchoolsCommand(args: string[], out: Out): Promise<number> {
+  if (args.join(' ') !== 'list') throw new AdminCommandError('usage: schools list');
+  return withDb(async (db) => {
+    for (let offset = 0; ; offset += 200) {
+      const page = await listRegistrations<SchoolReg>(db, 'school', { limit: 200, offset });
+      for (const s of page.items) out(`${s.id}\t${s.doc.name}\t${s.doc.issuer}`);
+      if (offset + 200 >= page.total) break;
+    }
+  });
+}
