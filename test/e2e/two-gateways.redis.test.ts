@@ -12,6 +12,7 @@ import { TEST_SCRYPT } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { redisUrl } from '../helpers/redis.js';
+import { freshPgDatabase } from '../helpers/db.js';
 import { referencePseudonyms } from '../helpers/reference-pseudonym.js';
 import { basicAuth, expectTokens, postToken } from '../helpers/token-userinfo-requests.js';
 
@@ -19,7 +20,8 @@ import { basicAuth, expectTokens, postToken } from '../helpers/token-userinfo-re
 // operators start it) on different ports share Redis, one DATA_DIR key file and
 // one master key, behind a notional load balancer at ISSUER. A login started on
 // one completes on the other, in both directions, and a signing-key rotation
-// written to the shared key file reaches both without a restart.
+// written to the shared key file reaches both without a restart. They share
+// PostgreSQL too (DATABASE_URL): the embedded PGlite serves one process only.
 
 interface Instance { url: string; process: ChildProcess; out: string[] }
 
@@ -68,8 +70,10 @@ describe('two gateway processes sharing Redis, keys and master key', () => {
   let issuer: string;
   let a: Instance;
   let b: Instance;
+  let database: Awaited<ReturnType<typeof freshPgDatabase>>;
 
   beforeAll(async () => {
+    database = await freshPgDatabase();
     world = await makeWorld();
     const dir = await mkdtemp(join(tmpdir(), 'pgw-scale-'));
     dataDir = join(dir, 'data');
@@ -80,6 +84,7 @@ describe('two gateway processes sharing Redis, keys and master key', () => {
       ISSUER: issuer,
       HOST: '127.0.0.1',
       REDIS_URL: redisUrl(),
+      DATABASE_URL: database.url,
       REDIS_KEY_PREFIX: `pgwtest:${randomBytes(6).toString('hex')}:`,
       DATA_DIR: dataDir,
       SEED_FILE: join(dir, 'seed.json'),
@@ -93,6 +98,7 @@ describe('two gateway processes sharing Redis, keys and master key', () => {
   }, 60_000);
   afterAll(async () => {
     await Promise.all([stop(a), stop(b)]);
+    await database?.drop();
   });
 
   const expectedSub = () =>
