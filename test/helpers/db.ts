@@ -22,7 +22,7 @@ export async function pgliteTestDb(): Promise<TestDb> {
 /** DATABASE_URL is required by the pg test project: a missing one is a failure, never a skip. */
 export function databaseUrl(): string {
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL must be set for the pg test project (see .ci/run)');
+  if (!url) throw new Error('DATABASE_URL must be set for the pg test project and the two-instance Redis test (see .ci/run)');
   return url;
 }
 
