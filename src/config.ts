@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // One schema over the environment (DESIGN.md section 10), parsed once and frozen.
@@ -14,6 +15,22 @@ const intFromEnv = (def: number, min: number, max: number) =>
 
 const powerOfTwo = (def: number) =>
   intFromEnv(def, 2, 2 ** 22).refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' });
+
+// Addresses (IPv4/IPv6, optionally /prefix) of the reverse proxies whose
+// X-Forwarded-* headers are believed; empty: none are (fastify's trustProxy list).
+const proxyList = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma-separated list of IP addresses or CIDR ranges' })
+  .default([]);
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 export const envSchema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -40,6 +57,14 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    // Operations (docs/operations.md).
+    TRUST_PROXY: proxyList,
+    MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_HOST: z.string().min(1).optional(),
+    METRICS_TOKEN: z.string().min(32).optional(),
+    SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
+    SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -70,7 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
 }
 
-const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN']);
+const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'METRICS_TOKEN']);
 
 /** The configuration as it may be printed: secrets masked, credentials stripped from URLs. */
 export function describeConfig(cfg: Config): Record<string, unknown> {

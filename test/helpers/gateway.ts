@@ -8,6 +8,7 @@ import { createKeySchedule } from '../../src/crypto/key-schedule.js';
 import { createRootCache, type RootCache } from '../../src/crypto/root-cache.js';
 import { generateSigningKey, signingKeysOf, type SigningKeys } from '../../src/crypto/signing-keys.js';
 import { createLogger } from '../../src/logger.js';
+import type { Lifecycle } from '../../src/ops/lifecycle.js';
 import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
@@ -35,6 +36,7 @@ export interface GatewayOptions {
   masterKey?: Buffer;
   signing?: SigningKeys;
   env?: Record<string, string>;
+  lifecycle?: Lifecycle;
 }
 
 /** The real app, listening on an ephemeral loopback port. */
@@ -69,6 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     signing,
     roots,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
   return { url: config.ISSUER, app, kv, config, signing, roots, logs, close: () => app.close() };

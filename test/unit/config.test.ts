@@ -34,3 +34,25 @@ describe('configuration (DESIGN.md section 10)', () => {
     expect(text).toContain('"PSEUDONYM_MASTER_KEY":"***"');
   });
 });
+
+describe('operations settings (docs/operations.md)', () => {
+  it('reads TRUST_PROXY as a list of addresses and CIDR ranges, empty by default', () => {
+    expect(loadConfig({}).TRUST_PROXY).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,::1, fd00::/8' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
+  });
+
+  it('lists every bad operations value together', () => {
+    let problems = '';
+    try {
+      loadConfig({ TRUST_PROXY: '10.0.0.0/33,proxy.example', METRICS_PORT: 'x', METRICS_TOKEN: 'short', SHUTDOWN_TIMEOUT_MS: '10', MAX_EVENT_LOOP_DELAY_MS: '-1' });
+    } catch (err) {
+      problems = (err as ConfigError).problems.join('\n');
+    }
+    for (const name of ['TRUST_PROXY', 'METRICS_PORT', 'METRICS_TOKEN', 'SHUTDOWN_TIMEOUT_MS', 'MAX_EVENT_LOOP_DELAY_MS']) expect(problems).toContain(name);
+  });
+
+  it('masks the metrics token', () => {
+    const token = 'metrics-token-0123456789-abcdefghijkl';
+    expect(JSON.stringify(describeConfig(loadConfig({ METRICS_TOKEN: token })))).not.toContain(token);
+  });
+});
