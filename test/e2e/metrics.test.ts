@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, postAssertion, postForm, toSchool } from '../helpers/browser.js';
+import { get } from '../helpers/browser.js';
+import { CANARY_PUPIL, CANARY_PUPIL_VALUES, canaryLogins } from '../helpers/canary-logins.js';
 import { makeWorld, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
@@ -47,35 +48,16 @@ describe('metrics', () => {
   });
 
   it('counts a full login by step and outcome, by route template, and the root cache; no canary value in any label', async () => {
-    const pupil = {
-      sub: 'CANARYKEY-m3tr1c',
-      given_name: 'Canarygiven',
-      family_name: 'Canaryfamily',
-      birthdate: '2013-11-29',
-      groups: [{ key: 'canary-group-key', name: 'Canary Group Name', grade: 7 }],
-    };
-    const canaries: string[] = [pupil.sub, pupil.given_name, pupil.family_name, pupil.birthdate, 'canary-group-key', 'Canary Group Name', world.taalSecret, 'CANARYSTATE-2', 'CANARYNONCE-2'];
+    const pupil = CANARY_PUPIL;
+    const canaries: string[] = [...CANARY_PUPIL_VALUES, world.taalSecret];
     const before = (await scrape()).exposition;
 
-    for (const publisher of [reken, taal]) {
-      const started = await publisher.startLogin({ school_hint: '12AB', state: 'CANARYSTATE-2', nonce: 'CANARYNONCE-2' });
-      const step = await toSchool(gateway, world.regenboog, started.url);
-      const assertion = await world.regenboog.assertion(pupil, { nonce: step.nonce, aud: gateway.url });
-      const res = await postAssertion(step.returnTo, assertion);
-      expect(res.status).toBe(303);
-      const callback = new URL(res.headers.get('location')!);
-      const code = callback.searchParams.get('code')!;
-      const tokens = await publisher.finishLogin(callback, { ...started, state: 'CANARYSTATE-2', nonce: 'CANARYNONCE-2' });
-      expect((await get(`${gateway.url}/userinfo`, { authorization: `Bearer ${tokens.access_token}` })).status).toBe(200);
-      // Refusals: a replayed assertion, a replayed code, a client-chosen path.
-      expect((await postAssertion(step.returnTo, assertion)).status).toBe(400);
-      const replay = await postForm(`${gateway.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: publisher.redirectUri, code_verifier: started.verifier }, {
-        authorization: `Basic ${Buffer.from(`taalapp:${world.taalSecret}`).toString('base64')}`,
-      });
-      expect(replay.status).toBe(400);
-      expect((await get(`${gateway.url}/no-such-CANARYPATH-${code}`)).status).toBe(404);
-      canaries.push(assertion, step.nonce, code, started.verifier, tokens.access_token, tokens.id_token!, tokens.claims()!.sub, `CANARYPATH-${code}`);
-    }
+    canaries.push(...(await canaryLogins(gateway, world.regenboog, [reken, taal], pupil, {
+      state: 'CANARYSTATE-2', nonce: 'CANARYNONCE-2', basicAuth: `Basic ${Buffer.from(`taalapp:${world.taalSecret}`).toString('base64')}`,
+    })));
+    // Client-chosen paths: unknown routes share one label.
+    for (const path of ['/no-such-CANARYPATH-1', '/no-such-CANARYPATH-2']) expect((await get(`${gateway.url}${path}`)).status).toBe(404);
+    canaries.push('CANARYPATH');
 
     const { text, exposition } = await scrape();
     for (const canary of canaries) expect(text, `metrics contain ${canary.slice(0, 24)}`).not.toContain(canary);
