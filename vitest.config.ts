@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `default` (npm test) needs nothing running; `redis` needs
-// REDIS_URL and runs the same contract and login suites against real Redis.
+// Three projects: `default` (npm test) needs nothing running; `redis` needs
+// REDIS_URL and runs the same contract and login suites against real Redis;
+// `browser` drives Debian's Chromium (/usr/bin/chromium) through the demo.
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +10,7 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.redis.test.ts'],
+          exclude: ['test/**/*.redis.test.ts', 'test/**/*.browser.test.ts'],
           testTimeout: 20_000,
         },
       },
@@ -18,6 +19,15 @@ export default defineConfig({
           name: 'redis',
           include: ['test/**/*.redis.test.ts'],
           testTimeout: 30_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/**/*.browser.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

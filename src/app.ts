@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import formBody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from './clock.js';
@@ -19,6 +20,8 @@ import { createMetrics, listenMetrics, registerMetricsRoute } from './ops/metric
 import { registerDraining } from './ops/shutdown.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
+import { registerPicker } from './school/picker.js';
+import { registerLogout } from './session/logout.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -73,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app, ctx.issuer);
   registerSecurityHeaders(app, ctx.issuer.startsWith('https:'));
   await app.register(formBody);
+  await app.register(cookie);
   await registerLoadShedding(app, config.MAX_EVENT_LOOP_DELAY_MS, () => ctx.metrics.shed());
   registerDraining(app, lifecycle);
   if (config.METRICS_TOKEN) registerMetricsRoute(app, ctx.metrics, config.METRICS_TOKEN);
@@ -89,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerDiscovery(app, ctx);
   registerAuthorize(app, ctx);
   registerSchoolAssertion(app, ctx);
+  registerPicker(app, ctx);
+  registerLogout(app, ctx);
   registerToken(app, ctx);
   registerUserinfo(app, ctx);
 

@@ -57,6 +57,9 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    // The SSO session (one school login a day): ends after this much inactivity, and at the latest after the maximum.
+    SESSION_IDLE_SECONDS: intFromEnv(3600, 60, 24 * 3600),
+    SESSION_MAX_SECONDS: intFromEnv(8 * 3600, 300, 7 * 24 * 3600),
     // Operations (docs/operations.md).
     TRUST_PROXY: proxyList,
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
@@ -89,6 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Cross-field rules run on the raw values, so they are listed with the rest.
   if (present.NODE_ENV === 'production' && !present.PSEUDONYM_MASTER_KEY) {
     problems.push('PSEUDONYM_MASTER_KEY: required when NODE_ENV=production (a generated key would not be shared between instances)');
+  }
+  if (parsed.success && parsed.data.SESSION_IDLE_SECONDS > parsed.data.SESSION_MAX_SECONDS) {
+    problems.push('SESSION_IDLE_SECONDS: must not exceed SESSION_MAX_SECONDS');
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const cfg = parsed.data;

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
-import { randomToken } from '../crypto/tokens.js';
 import { invalidRequest, OAuthError, PageError } from '../errors.js';
-import { schoolLoginUrl } from '../school/login-request.js';
+import { startSchoolLogin } from '../login/start.js';
 import type { Client, Registry, School } from '../store/registry.js';
 import { SCHOOL_ID } from '../store/seed-schema.js';
 import { collectParams, repeatedNames, single, type RawParams } from './params.js';
-import { savePendingLogin } from './transaction.js';
+import { completeAuthorization, type AuthorizationRequest } from '../login/complete.js';
+import { startPicker } from '../school/picker.js';
+import { gatewayCookies, readCookie } from '../session/cookies.js';
+import { findSession, sessionAge } from '../session/session.js';
 
 // GET|POST /authorize (DESIGN.md section 6). Reading the list in
 // handleAuthorize is reading the spec: until the client and its redirect URI
@@ -42,18 +44,47 @@ export async function handleAuthorize(request: FastifyRequest, ctx: GatewayConte
   checkScope(params);
   const nonce = checkNonce(params);
   const codeChallenge = checkPkce(params);
-  checkPrompt(params);
-  checkMaxAge(params);
-  const school = checkSchool(params, registry);
-  return startSchoolLogin(ctx, school, {
+  const prompts = checkPrompt(params);
+  const maxAge = checkMaxAge(params);
+  const hinted = checkSchoolHint(params, registry);
+  const authz: AuthorizationRequest = {
     clientId: client.clientId,
     redirectUri,
     ...stateOf(params),
     ...(nonce === undefined ? {} : { nonce }),
     codeChallenge,
-    schoolIssuer: school.issuer,
-    createdAt: ctx.clock.now(),
-  });
+  };
+  const fromSession = await completeFromSession(request, ctx, authz, { prompts, maxAge, hinted });
+  if (fromSession !== undefined) return fromSession;
+  // OIDC Core section 3.1.2.6: no session that may answer, and no UI allowed.
+  if (prompts.has('none')) throw new OAuthError('login_required', 400, 'the user must log in at the school');
+  const school = hinted ?? (prompts.has('select_account') ? undefined : rememberedSchool(request, ctx)) ?? onlySchool(registry);
+  if (school === undefined) return startPicker(ctx, authz);
+  return startSchoolLogin(ctx, school, authz);
+}
+
+interface SessionRules {
+  readonly prompts: ReadonlySet<string>;
+  readonly maxAge: number | undefined;
+  readonly hinted: School | undefined;
+}
+
+/**
+ * The SSO session answers when it may (OIDC Core section 3.1.2.1): not when
+ * the client asks for a fresh login or another account, not for another
+ * school than the hinted one, not when the school login is older than max_age.
+ */
+async function completeFromSession(request: FastifyRequest, ctx: GatewayContext, authz: AuthorizationRequest, rules: SessionRules): Promise<string | undefined> {
+  if (rules.prompts.has('login') || rules.prompts.has('select_account')) return undefined;
+  const cookies = gatewayCookies(ctx.issuer);
+  const lookup = await findSession(ctx, readCookie(request, cookies.session), request.headers['user-agent']);
+  if (!('found' in lookup)) return undefined;
+  const session = lookup.found;
+  if (rules.hinted !== undefined && rules.hinted.id !== session.pupil.school) return undefined;
+  if (rules.maxAge !== undefined && sessionAge(ctx, session) > rules.maxAge) return undefined;
+  const done = await completeAuthorization(ctx, authz, session.pupil, session.authTime);
+  request.outcome = { ...done.outcome, session: true };
+  return done.location;
 }
 
 const pageError = (reason: string) => new PageError('unknown_client_or_redirect_uri', 400, 'Unknown client or redirect URI', reason);
@@ -120,31 +151,37 @@ function checkPkce(params: RawParams): string {
   return challenge;
 }
 
-function checkPrompt(params: RawParams): void {
+/** OIDC Core section 3.1.2.1 prompt values; consent is the school's licence, so `consent` asks nothing more. */
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
+
+function checkPrompt(params: RawParams): ReadonlySet<string> {
   const prompts = new Set((single(params, 'prompt') ?? '').split(' ').filter(Boolean));
   if (prompts.has('none') && prompts.size > 1) throw invalidRequest('prompt=none must stand alone');
-  // Without a gateway session every login involves the school (OIDC Core section 3.1.2.6).
-  if (prompts.has('none')) throw new OAuthError('login_required', 400, 'the user must log in at the school');
+  if ([...prompts].some((p) => !PROMPTS.has(p))) throw invalidRequest('unsupported prompt value');
+  return prompts;
 }
 
-function checkMaxAge(params: RawParams): void {
+function checkMaxAge(params: RawParams): number | undefined {
   const maxAge = single(params, 'max_age');
-  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw invalidRequest('max_age must be a non-negative integer');
+  if (maxAge === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(maxAge)) throw invalidRequest('max_age must be a non-negative integer');
+  return Number(maxAge);
 }
 
-function checkSchool(params: RawParams, registry: Registry): School {
+function checkSchoolHint(params: RawParams, registry: Registry): School | undefined {
   const hint = single(params, 'school_hint');
-  if (hint !== undefined) {
-    const school = SCHOOL_ID.test(hint) ? registry.schools.get(hint) : undefined;
-    if (!school) throw new PageError('school_required', 400, 'Unknown school');
-    return school;
-  }
-  if (registry.schools.size === 1) return registry.schools.values().next().value!;
-  throw new PageError('school_required', 400, 'No school chosen');
+  if (hint === undefined) return undefined;
+  const school = SCHOOL_ID.test(hint) ? registry.schools.get(hint) : undefined;
+  if (!school) throw new PageError('school_required', 400, 'Unknown school');
+  return school;
 }
 
-async function startSchoolLogin(ctx: GatewayContext, school: School, login: Parameters<typeof savePendingLogin>[2]): Promise<string> {
-  const gatewayNonce = randomToken();
-  await savePendingLogin(ctx.kv, gatewayNonce, login);
-  return schoolLoginUrl(school, gatewayNonce, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
+/** The school this browser chose before (the picker's cookie), if it is still registered. */
+function rememberedSchool(request: FastifyRequest, ctx: GatewayContext): School | undefined {
+  const id = readCookie(request, gatewayCookies(ctx.issuer).school);
+  return id !== undefined && SCHOOL_ID.test(id) ? ctx.registry().schools.get(id) : undefined;
+}
+
+function onlySchool(registry: Registry): School | undefined {
+  return registry.schools.size === 1 ? registry.schools.values().next().value! : undefined;
 }

@@ -1,17 +1,13 @@
 import type { Kv } from '../store/kv.js';
 import { tokenHash } from '../crypto/tokens.js';
+import type { AuthorizationRequest } from '../login/complete.js';
 
 /**
  * A pending login between /authorize and the school's assertion. Keyed by the
  * nonce the gateway sent the school, taken once: an assertion can complete
  * only the login that asked for it, and only once.
  */
-export interface PendingLogin {
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly state?: string;
-  readonly nonce?: string;
-  readonly codeChallenge: string;
+export interface PendingLogin extends AuthorizationRequest {
   readonly schoolIssuer: string;
   readonly createdAt: number;
 }

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RootCache } from '../crypto/root-cache.js';
 import { TOKEN_PATH } from '../oidc/token.js';
 import { ASSERTION_PATH } from '../school/login-request.js';
+import { PICKER_PATH } from '../school/picker.js';
 import type { KvOperation } from './kv-errors.js';
 
 // Prometheus metrics (docs/operations.md lists them). Every label value comes
@@ -21,7 +22,7 @@ export interface Metrics {
   shed(): void;
 }
 
-const LOGIN_STEPS: Record<string, string> = { '/authorize': 'authorize', [ASSERTION_PATH]: 'assertion', [TOKEN_PATH]: 'token', '/userinfo': 'userinfo' };
+const LOGIN_STEPS: Record<string, string> = { '/authorize': 'authorize', [PICKER_PATH]: 'picker', [ASSERTION_PATH]: 'assertion', [TOKEN_PATH]: 'token', '/userinfo': 'userinfo' };
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const CODE = /^[a-z][a-z_]{0,63}$/;
 

@@ -8,6 +8,11 @@ const LOGIN_FAILED: Message = {
   en: { title: 'Login failed', body: 'The login at your school could not be verified. Go back to the learning material and try again.' },
 };
 
+export const LOGGED_OUT: Message = {
+  nl: { title: 'Je bent uitgelogd', body: 'Je bent uitgelogd bij de inlogdienst. Sluit de browser als je klaar bent op een gedeelde computer.' },
+  en: { title: 'You are logged out', body: 'You are logged out of the login service. Close the browser when you are done on a shared computer.' },
+};
+
 const MESSAGES: Record<string, Message> = {
   unknown_client_or_redirect_uri: {
     nl: { title: 'Onbekend lesmateriaal', body: 'Dit lesmateriaal is niet bekend bij de inlogdienst, of het stuurde een ongeldig terugkeeradres. Neem contact op met de uitgever.' },
@@ -28,6 +33,14 @@ const MESSAGES: Record<string, Message> = {
   no_licence: {
     nl: { title: 'Geen licentie', body: 'Je school heeft geen licentie voor dit lesmateriaal. Vraag je leraar of de schooladministratie.' },
     en: { title: 'No licence', body: 'Your school has no licence for this learning material. Ask your teacher or the school office.' },
+  },
+  unknown_product: {
+    nl: { title: 'Onbekend lesmateriaal', body: 'Je school wilde lesmateriaal openen dat de inlogdienst niet kent. Vraag je leraar of de schooladministratie.' },
+    en: { title: 'Unknown learning material', body: 'Your school tried to open learning material the login service does not know. Ask your teacher or the school office.' },
+  },
+  launch_not_supported: {
+    nl: { title: 'Openen via school kan niet', body: 'Dit lesmateriaal kan niet vanuit de omgeving van je school worden geopend. Open het via de website van het lesmateriaal.' },
+    en: { title: 'Cannot open from school', body: "This learning material cannot be opened from your school's environment. Open it from the learning material's own website." },
   },
   school_unavailable: {
     nl: { title: 'School niet bereikbaar', body: 'De inlogdienst van je school is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.' },

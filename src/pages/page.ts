@@ -10,21 +10,21 @@ export interface Message {
   readonly en: { readonly title: string; readonly body: string };
 }
 
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}
+export const PAGE_STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}code{background:#f2f2f2;padding:.1rem .3rem}`;
 
-export function renderPage(message: Message, code: string): string {
+/** A page in Dutch, then English; with an error code at the bottom when it reports a failure. */
+export function renderPage(message: Message, code?: string): string {
   return `<!doctype html>
 <html lang="nl">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(message.nl.title)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(message.nl.title)}</title><style>${PAGE_STYLE}</style></head>
 <body>
 <main>
 <h1>${escapeHtml(message.nl.title)}</h1>
 <p>${escapeHtml(message.nl.body)}</p>
 <section lang="en"><h2>${escapeHtml(message.en.title)}</h2><p>${escapeHtml(message.en.body)}</p></section>
-<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>
-</main>
+${code === undefined ? '' : `<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>\n`}</main>
 </body>
 </html>
 `;

@@ -1,37 +1,39 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
-import { epochSeconds } from '../clock.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
-import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
 import { PageError } from '../errors.js';
-import { releaseClaims, releasedNames } from '../release/claims.js';
-import { findLicence, schoolDay } from '../release/licence.js';
-import { authorizationResponseUrl } from '../oidc/authorization-response.js';
-import { CODE_TTL_MS, issueCode, type Grant } from '../oidc/code.js';
+import { completeAuthorization, licenceFor, registeredClient } from '../login/complete.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
-import { ASSERTION_PATH } from './login-request.js';
+import { gatewayCookies, setCookie, type GatewayCookies } from '../session/cookies.js';
+import { openSession } from '../session/session.js';
 import { claimJti } from '../store/replay.js';
+import { ASSERTION_PATH } from './login-request.js';
 import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 
 // POST /school/assertion: the school's IdP posts the signed assertion back
-// (form field `assertion`). Verify, refuse replays, bind to the pending login,
-// check the licence, pseudonymise, release, hand out a single-use code. Every
-// failure is a page: nothing goes to the publisher (DESIGN.md, Contract details).
+// (form field `assertion`). Verify, refuse replays, then either
+// - a gateway-started login (`nonce`): bind to the pending login, check the
+//   licence, pseudonymise, release, hand out a single-use code; or
+// - a school-started launch (`target`, the portal tile): check the licence and
+//   send the browser to the product's initiateLoginUri (OIDC Core section 4),
+//   whose /authorize then completes from the session.
+// Both open the SSO session. Every failure is a page: nothing goes to the
+// publisher (DESIGN.md, Contract details).
 
 const BODY_LIMIT = 16 * 1024;
 
 export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContext): void {
+  const cookies = gatewayCookies(ctx.issuer);
   app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config: { errorStyle: 'page', malformedCode: 'assertion_malformed' } }, async (request, reply) => {
     const token = readAssertion(request);
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
     await refuseReplay(ctx, verified);
-    const login = await takeBoundLogin(ctx, verified);
-    const grant = await decideRelease(ctx, login, verified);
-    const code = await issueCode(ctx.kv, grant);
-    request.outcome = { client: login.clientId, school: verified.school.id, released: Object.keys(grant.claims) };
+    const target = verified.claims.target;
+    const location = target === undefined ? await completeLogin(ctx, request, verified) : launchUrl(ctx, request, verified, target);
+    await startSession(ctx, request, reply, cookies, verified);
     // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
-    return reply.code(303).header('location', authorizationResponseUrl(login.redirectUri, { code }, login.state, ctx.issuer)).send();
+    return reply.code(303).header('location', location).send();
   });
 }
 
@@ -46,12 +48,15 @@ async function refuseReplay(ctx: GatewayContext, { claims, exp, school }: Verifi
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
+async function completeLogin(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion): Promise<string> {
+  const login = await takeBoundLogin(ctx, verified);
+  const done = await completeAuthorization(ctx, login, verified.pupil, verified.iat);
+  request.outcome = done.outcome;
+  return done.location;
+}
+
 async function takeBoundLogin(ctx: GatewayContext, { claims, school }: VerifiedAssertion): Promise<PendingLogin> {
-  if (claims.nonce === undefined) {
-    // A school-started launch (target instead of nonce) is not offered yet.
-    throw new PageError('assertion_unsolicited', 400, 'School-started launches are not enabled');
-  }
-  const login = await takePendingLogin(ctx.kv, claims.nonce);
+  const login = await takePendingLogin(ctx.kv, claims.nonce!);
   if (!login || ctx.clock.now() > login.createdAt + LOGIN_REQUEST_TTL_S * 1000) {
     throw new PageError('login_expired', 400, 'No pending login for this assertion');
   }
@@ -59,24 +64,20 @@ async function takeBoundLogin(ctx: GatewayContext, { claims, school }: VerifiedA
   return login;
 }
 
-async function decideRelease(ctx: GatewayContext, login: PendingLogin, { pupil, iat }: VerifiedAssertion): Promise<Grant> {
+/** OIDC Core section 4: the product's login initiation endpoint, told who its OpenID Provider is. */
+function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: VerifiedAssertion, target: string): string {
   const registry = ctx.registry();
-  const client = registry.clients.get(login.clientId);
-  const supplier = client && registry.suppliers.get(client.supplier);
-  if (!client || !supplier) throw new PageError('unknown_client_or_redirect_uri', 400, 'The client is no longer registered');
-  const now = ctx.clock.now();
-  const licence = findLicence(registry.licencesFor(pupil.school, client.clientId), pupil, schoolDay(now));
-  if (!licence) throw new PageError('no_licence', 403, 'The school has no licence for this client');
-  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: ctx.keys, roots: ctx.roots, now });
-  return {
-    clientId: client.clientId,
-    redirectUri: login.redirectUri,
-    codeChallenge: login.codeChallenge,
-    ...(login.nonce === undefined ? {} : { nonce: login.nonce }),
-    sub: pseudonyms.sub,
-    ...(pseudonyms.previousSub === undefined ? {} : { previousSub: pseudonyms.previousSub }),
-    claims: releaseClaims(releasedNames(licence, client), pupil, pseudonyms.group),
-    authTime: Math.min(iat, epochSeconds(ctx.clock)),
-    expiresAt: now + CODE_TTL_MS,
-  };
+  if (!registry.clients.has(target)) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
+  const { client } = registeredClient(ctx, target);
+  if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');
+  licenceFor(ctx, client, pupil);
+  request.outcome = { client: client.clientId, school: pupil.school, launch: true };
+  const url = new URL(client.initiateLoginUri);
+  url.searchParams.set('iss', ctx.issuer);
+  return url.toString();
+}
+
+async function startSession(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, cookies: GatewayCookies, { pupil, iat }: VerifiedAssertion): Promise<void> {
+  const cookie = await openSession(ctx, pupil, iat, request.headers['user-agent']);
+  setCookie(reply, cookies, cookies.session, cookie, ctx.config.SESSION_MAX_SECONDS);
 }

@@ -9,4 +9,8 @@ export class TestClock implements Clock {
   advance(ms: number): void {
     this.offset += ms;
   }
+  /** Back to the real time. */
+  reset(): void {
+    this.offset = 0;
+  }
 }

@@ -18,6 +18,8 @@ export interface World {
 
 export const REKEN_CB = 'https://rekenapp.example/cb';
 export const LEES_CB = 'https://leesapp.example/cb';
+/** rekenapp's OIDC third-party-initiated login endpoint (school-started launch). */
+export const REKEN_LAUNCH = 'https://rekenapp.example/launch?from=gateway';
 export const TAAL_CB = 'https://taalapp.example/callback';
 
 export async function makeWorld(): Promise<World> {
@@ -33,7 +35,7 @@ export async function makeWorld(): Promise<World> {
     leesKey,
     taalSecret,
     seed: {
-      schools: [regenboog.registration(), klimop.registration()],
+      schools: [regenboog.registration({ name: 'Basisschool De Regenboog' }), klimop.registration({ name: 'OBS De Klimop (Zwolle)' })],
       suppliers: [
         { id: 'uitgever-a', name: 'Uitgever A', keyVersion: 1 },
         { id: 'uitgever-b', name: 'Uitgever B', keyVersion: 1 },
@@ -42,6 +44,7 @@ export async function makeWorld(): Promise<World> {
         {
           clientId: 'rekenapp', supplier: 'uitgever-a', name: 'Rekenapp',
           redirectUris: [REKEN_CB, 'https://rekenapp.example/cb2'],
+          initiateLoginUri: REKEN_LAUNCH,
           jwks: { keys: [rekenKey.publicJwk] },
           claims: ['school', 'role', 'grade', 'groups', 'group_names', 'given_name'],
         },

@@ -437,11 +437,11 @@ describe('case 25 and the claim rules: jti, sub, role, nonce/target', () => {
     expect(res.status).toBe(303);
   });
 
-  it('target instead of nonce (school-started launch, not offered): refused, no code', async () => {
+  it('target instead of nonce is a school-started launch: never a code, and a product without initiateLoginUri gets a page', async () => {
     const step = await begin();
     const before = codeKeys();
     const res = await postAssertion(step.returnTo, await signed({ nonce: undefined, target: 'leesapp' })(step));
-    expect(await pageOf(res)).toEqual(refusedPage('assertion_unsolicited'));
+    expect(await pageOf(res)).toEqual(refusedPage('launch_not_supported'));
     expect(codeKeys()).toEqual(before);
   });
 });

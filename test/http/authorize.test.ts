@@ -551,6 +551,16 @@ describe('school_hint (two schools registered)', () => {
   it.each<[string, string | undefined]>([
     ['missing', undefined],
     ['empty', ''],
+  ])('answers school_hint %s with the school picker: the request parked for 300 s, nothing else stored', async (_label, hint) => {
+    const outcome = await authorize(entries({ school_hint: hint }));
+    expect(outcome.res.status).toBe(303);
+    const location = new URL(outcome.res.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(`${gateway.url}/school/select`);
+    expect(location.searchParams.get('login')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(outcome.added).toEqual([expect.stringMatching(/^pick:/)]);
+  });
+
+  it.each<[string, string | undefined]>([
     ['an unregistered school', '99ZZ'],
     ['an unregistered location of a registered school', '12AB01'],
     ['lower case', '12ab'],

@@ -1,0 +1,72 @@
+import { epochSeconds } from '../clock.js';
+import type { GatewayContext } from '../context.js';
+import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
+import { PageError } from '../errors.js';
+import { authorizationResponseUrl } from '../oidc/authorization-response.js';
+import { CODE_TTL_MS, issueCode, type Grant } from '../oidc/code.js';
+import { releaseClaims, releasedNames } from '../release/claims.js';
+import { findLicence, schoolDay } from '../release/licence.js';
+import type { Pupil } from '../release/pupil.js';
+import type { Client, Licence, Supplier } from '../store/registry.js';
+
+// The end of every login, whichever way the pupil was authenticated (a fresh
+// school assertion or the SSO session): licence, pseudonyms, the released
+// claims, a single-use code, and the redirect back to the client.
+
+/** A client's verified authorization request, waiting for an authenticated pupil. */
+export interface AuthorizationRequest {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly state?: string;
+  readonly nonce?: string;
+  readonly codeChallenge: string;
+}
+
+export interface Completed {
+  /** The client's redirect URI with code, state and iss. */
+  readonly location: string;
+  /** What the request decided, for its log line. */
+  readonly outcome: Record<string, unknown>;
+}
+
+/** The client (still registered) with its supplier, or a page. */
+export function registeredClient(ctx: GatewayContext, clientId: string): { client: Client; supplier: Supplier } {
+  const registry = ctx.registry();
+  const client = registry.clients.get(clientId);
+  const supplier = client && registry.suppliers.get(client.supplier);
+  if (!client || !supplier) throw new PageError('unknown_client_or_redirect_uri', 400, 'The client is no longer registered');
+  return { client, supplier };
+}
+
+/** The licence under which the pupil may use the client today, or the no-licence page (DESIGN.md section 7). */
+export function licenceFor(ctx: GatewayContext, client: Client, pupil: Pupil): Licence {
+  const licence = findLicence(ctx.registry().licencesFor(pupil.school, client.clientId), pupil, schoolDay(ctx.clock.now()));
+  if (!licence) throw new PageError('no_licence', 403, 'The school has no licence for this client');
+  return licence;
+}
+
+export async function completeAuthorization(
+  ctx: GatewayContext, request: AuthorizationRequest, pupil: Pupil, authTime: number,
+): Promise<Completed> {
+  const { client, supplier } = registeredClient(ctx, request.clientId);
+  const licence = licenceFor(ctx, client, pupil);
+  const now = ctx.clock.now();
+  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: ctx.keys, roots: ctx.roots, now });
+  const grant: Grant = {
+    clientId: client.clientId,
+    redirectUri: request.redirectUri,
+    codeChallenge: request.codeChallenge,
+    ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
+    sub: pseudonyms.sub,
+    ...(pseudonyms.previousSub === undefined ? {} : { previousSub: pseudonyms.previousSub }),
+    claims: releaseClaims(releasedNames(licence, client), pupil, pseudonyms.group),
+    authTime: Math.min(authTime, epochSeconds(ctx.clock)),
+    expiresAt: now + CODE_TTL_MS,
+  };
+  const code = await issueCode(ctx.kv, grant);
+  return {
+    // 303 everywhere: after the school's POST the browser must turn it into a GET (RFC 9700 section 4.12).
+    location: authorizationResponseUrl(request.redirectUri, { code }, request.state, ctx.issuer),
+    outcome: { client: client.clientId, school: pupil.school, released: Object.keys(grant.claims) },
+  };
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { epochSeconds } from '../clock.js';
+import type { GatewayContext } from '../context.js';
+import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
+import type { Pupil } from '../release/pupil.js';
+
+// The SSO session: one school login, then every licensed learning material
+// opens from the same browser until the session ends (idle or absolute limit).
+//
+// The cookie holds 256 random bits. The KV stores the session under the
+// cookie's hash, sealed (AES-256-GCM) with a key derived from the cookie
+// itself: a copy of Redis holds neither a usable cookie nor any pupil data.
+// The KV entry's TTL is the idle limit, renewed on use; the absolute limit is
+// checked against the creation time inside the sealed record.
+
+export interface Session {
+  readonly pupil: Pupil;
+  /** Seconds since the epoch: when the school authenticated the user (id_token auth_time). */
+  readonly authTime: number;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** SHA-256 of the User-Agent that logged in: a cookie replayed from another browser opens nothing. */
+  readonly agent: string;
+}
+
+const key = (cookie: string) => `sess:${tokenHash(cookie)}`;
+const COOKIE = /^[A-Za-z0-9_-]{43}$/;
+
+export const agentOf = (userAgent: string | undefined): string =>
+  createHash('sha256').update(userAgent ?? '').digest('base64url');
+
+export interface SessionLimits {
+  readonly idleMs: number;
+  readonly maxMs: number;
+}
+
+export const sessionLimits = (ctx: GatewayContext): SessionLimits => ({
+  idleMs: ctx.config.SESSION_IDLE_SECONDS * 1000,
+  maxMs: ctx.config.SESSION_MAX_SECONDS * 1000,
+});
+
+/** A new session for the pupil; returns the cookie value. */
+export async function openSession(ctx: GatewayContext, pupil: Pupil, authTime: number, userAgent: string | undefined): Promise<string> {
+  const cookie = randomToken();
+  const session: Session = { pupil, authTime, createdAt: ctx.clock.now(), agent: agentOf(userAgent) };
+  const { idleMs } = sessionLimits(ctx);
+  await ctx.kv.set(key(cookie), seal(cookie, session), idleMs);
+  return cookie;
+}
+
+export type SessionLookup =
+  | { readonly found: Session }
+  | { readonly missing: 'none' | 'unknown' | 'expired' | 'other_browser' };
+
+/**
+ * The live session behind a cookie, renewing its idle limit; anything else
+ * (no cookie, malformed, unknown, expired, another browser) is no session.
+ * A session presented by another browser is ended: its cookie has leaked.
+ */
+export async function findSession(ctx: GatewayContext, cookie: string | undefined, userAgent: string | undefined): Promise<SessionLookup> {
+  if (cookie === undefined) return { missing: 'none' };
+  if (!COOKIE.test(cookie)) return { missing: 'unknown' };
+  const sealed = await ctx.kv.get(key(cookie));
+  const session = sealed === null ? undefined : unseal<Session>(cookie, sealed);
+  if (!session) return { missing: 'unknown' };
+  const now = ctx.clock.now();
+  const { idleMs, maxMs } = sessionLimits(ctx);
+  const left = session.createdAt + maxMs - now;
+  if (left <= 0) {
+    await ctx.kv.del(key(cookie));
+    return { missing: 'expired' };
+  }
+  if (session.agent !== agentOf(userAgent)) {
+    await ctx.kv.del(key(cookie));
+    return { missing: 'other_browser' };
+  }
+  // SET XX: renewing never brings back a session that logout has just ended.
+  const renewed = await ctx.kv.swap(key(cookie), sealed!, Math.min(idleMs, left));
+  return renewed === null ? { missing: 'unknown' } : { found: session };
+}
+
+export async function endSession(ctx: GatewayContext, cookie: string | undefined): Promise<void> {
+  if (cookie !== undefined && COOKIE.test(cookie)) await ctx.kv.del(key(cookie));
+}
+
+/** Seconds since the school login, for max_age (OIDC Core section 3.1.2.1). */
+export const sessionAge = (ctx: GatewayContext, session: Session): number => epochSeconds(ctx.clock) - session.authTime;

@@ -1,0 +1,231 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type Demo } from '../../demo/start.js';
+import { freePort } from '../helpers/net.js';
+
+// Issue 3, through a real browser (Debian's Chromium driven by playwright-core)
+// and the demo a newcomer runs: picker, school login, publisher A, publisher B
+// without a second school login, the school-started launch, logout and the
+// error pages. Screenshots of every page go to test-artifacts/screenshots.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
+
+let demo: Demo;
+let dataDir: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'pgw-demo-'));
+  await mkdir(SHOTS, { recursive: true });
+  demo = await startDemo({
+    dataDir,
+    ports: { gateway: await freePort(), school: await freePort(), rekenmeester: await freePort(), taalkanjer: await freePort(), home: await freePort() },
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const claim = async (page: Page, name: string) => {
+  const el = page.locator(`code[data-claim="${name}"]`);
+  return (await el.count()) ? (JSON.parse((await el.textContent())!) as unknown) : undefined;
+};
+
+/** The gateway's security headers on a browser-facing page (issue 3, point 4). */
+function expectSecurityHeaders(res: Response | null) {
+  const headers = res!.headers();
+  expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  expect(headers['referrer-policy']).toBe('no-referrer');
+  expect(headers['x-content-type-options']).toBe('nosniff');
+}
+
+/** Every host the browser asked for in `run`. */
+async function hostsDuring(page: Page, run: () => Promise<void>): Promise<Set<string>> {
+  const hosts = new Set<string>();
+  const listen = (req: { url(): string }) => hosts.add(new URL(req.url()).host);
+  page.on('request', listen);
+  try {
+    await run();
+  } finally {
+    page.off('request', listen);
+  }
+  return hosts;
+}
+
+describe('the demo in a real browser', () => {
+  let context: BrowserContext;
+  let page: Page;
+  let rekenSub: unknown;
+
+  beforeAll(async () => {
+    context = await browser.newContext({ locale: 'nl-NL' });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('publisher A: the picker (by keyboard), the school login, and A gets a pseudonym and no name', async () => {
+    await page.goto(demo.urls.home);
+    await shot(page, '01-demo-home');
+    await page.click('#open-rekenmeester');
+    await page.click('#login');
+    await page.waitForURL(/\/school\/select\?login=/);
+    expect(await page.getAttribute('html', 'lang')).toBe('nl');
+    await expect.poll(() => page.textContent('h1')).toBe('Kies je school');
+    await shot(page, '02-picker');
+    // Keyboard only: the search field has focus, type, Enter, Tab to the first result, Enter.
+    await page.keyboard.type('regenboog');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/q=regenboog/);
+    expect(await page.textContent('#status')).toContain('1 school gevonden');
+    await shot(page, '03-picker-search');
+    await page.focus('ul.schools a');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/regenboog\/login\?request=/);
+    await shot(page, '04-school-login');
+    await page.click('text=Inloggen als Sanne de Vries');
+    await page.waitForURL(`${demo.urls.rekenmeester}/callback**`);
+    await shot(page, '05-publisher-a');
+    rekenSub = await claim(page, 'sub');
+    expect(rekenSub).toMatch(/^[a-z2-7]{32}$/);
+    expect(await claim(page, 'school')).toBe('99DR');
+    expect(await claim(page, 'grade')).toBe(5);
+    expect(await claim(page, 'given_name')).toBeUndefined();
+    expect(await claim(page, 'family_name')).toBeUndefined();
+  });
+
+  it('publisher B: no picker and no school login (the session), another pseudonym, and the licensed first name', async () => {
+    await page.goto(demo.urls.taalkanjer);
+    const hosts = await hostsDuring(page, async () => {
+      await page.click('#login');
+      await page.waitForURL(`${demo.urls.taalkanjer}/callback**`);
+    });
+    expect([...hosts].some((h) => h === new URL(demo.urls.school).host)).toBe(false);
+    await shot(page, '06-publisher-b');
+    const sub = await claim(page, 'sub');
+    expect(sub).toMatch(/^[a-z2-7]{32}$/);
+    expect(sub).not.toBe(rekenSub);
+    expect(await claim(page, 'given_name')).toBe('Sanne');
+    expect(await claim(page, 'family_name')).toBeUndefined();
+    expect(await claim(page, 'role')).toBe('student');
+  });
+
+  it('the demo home shows both side by side: different pseudonyms', async () => {
+    await page.goto(demo.urls.home);
+    expect(await page.textContent('#verdict')).toContain('Twee verschillende pseudoniemen');
+    await shot(page, '07-demo-home-compared');
+  });
+
+  it('school-started launch: the portal tile opens publisher A through its initiateLoginUri, without a login form', async () => {
+    await page.goto(`${demo.urls.school}/regenboog/portal`);
+    await shot(page, '08-school-portal');
+    await page.locator('.card', { hasText: 'Daan Bakker' }).locator('button', { hasText: 'Open Rekenmeester' }).click();
+    await page.waitForURL(`${demo.urls.rekenmeester}/callback**`);
+    await shot(page, '09-launched-publisher-a');
+    const sub = await claim(page, 'sub');
+    expect(sub).toMatch(/^[a-z2-7]{32}$/);
+    expect(sub).not.toBe(rekenSub);
+    expect(await claim(page, 'grade')).toBe(8);
+  });
+
+  it('a portal tile for a product without initiateLoginUri: a friendly page with its code', async () => {
+    await page.goto(`${demo.urls.school}/regenboog/portal`);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/school/assertion')),
+      page.locator('.card', { hasText: 'Daan Bakker' }).locator('button', { hasText: 'Open Taalkanjer' }).click(),
+    ]);
+    expect(res.status()).toBe(400);
+    expectSecurityHeaders(res);
+    expect(await page.textContent('h1')).toBe('Openen via school kan niet');
+    expect(await page.textContent('code')).toBe('launch_not_supported');
+    await shot(page, '10-error-launch-not-supported');
+  });
+
+  it('logout ends the session: the next login goes to the (remembered) school again', async () => {
+    await page.goto(demo.urls.home);
+    await page.click('#logout');
+    expect(await page.textContent('h1')).toBe('Je bent uitgelogd');
+    await shot(page, '11-logged-out');
+    await page.goto(demo.urls.taalkanjer);
+    await page.click('#login');
+    await page.waitForURL(/\/regenboog\/login\?request=/);
+    await shot(page, '12-school-login-after-logout');
+  });
+});
+
+describe('error pages in a real browser', () => {
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    context = await browser.newContext({ locale: 'nl-NL' });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('no licence: a pupil of a school without a licence for the product', async () => {
+    await page.goto(demo.urls.rekenmeester);
+    await page.click('#login');
+    await page.waitForURL(/\/school\/select/);
+    await page.click('text=OBS Het Kompas');
+    await page.waitForURL(/\/kompas\/login/);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/school/assertion')),
+      page.click('text=Inloggen als Mila Jansen'),
+    ]);
+    expect(res.status()).toBe(403);
+    expectSecurityHeaders(res);
+    await page.waitForLoadState();
+    expect(await page.textContent('h1')).toBe('Geen licentie');
+    expect(await page.textContent('code')).toBe('no_licence');
+    await shot(page, '13-error-no-licence');
+  });
+
+  it('an expired or used login', async () => {
+    const res = await page.goto(`${demo.urls.gateway}/school/select?login=${'A'.repeat(43)}`);
+    expect(res!.status()).toBe(400);
+    expectSecurityHeaders(res);
+    expect(await page.textContent('code')).toBe('login_expired');
+    await shot(page, '14-error-login-expired');
+  });
+
+  it('an unknown product (client) never redirects', async () => {
+    const res = await page.goto(`${demo.urls.gateway}/authorize?client_id=onbekend&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code&scope=openid`);
+    expect(res!.status()).toBe(400);
+    expect(page.url().startsWith(demo.urls.gateway)).toBe(true);
+    expectSecurityHeaders(res);
+    expect(await page.textContent('code')).toBe('unknown_client_or_redirect_uri');
+    await shot(page, '15-error-unknown-client');
+  });
+});
+
+describe('the picker in English', () => {
+  it('follows Accept-Language', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.urls.rekenmeester);
+      await page.click('#login');
+      await page.waitForURL(/\/school\/select/);
+      expect(await page.getAttribute('html', 'lang')).toBe('en');
+      expect(await page.textContent('h1')).toBe('Choose your school');
+      await shot(page, '16-picker-english');
+    } finally {
+      await context.close();
+    }
+  });
+});
