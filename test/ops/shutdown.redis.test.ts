@@ -71,8 +71,15 @@ describe('graceful shutdown', () => {
     const { nonce, return_to: returnTo } = decodeJwt(new URL(authorize.headers.get('location')!).searchParams.get('request')!) as { nonce: string; return_to: string };
     const body = new URLSearchParams({ assertion: await world.regenboog.assertion(PUPIL, { nonce, aud: login.issuer }) }).toString();
 
-    // A request the gateway has accepted (it answered 100 Continue), whose body is still to come.
+    // A request the gateway has accepted (it answered 100 Continue), whose body is still to come,
+    // and a keep-alive connection that sits idle after its one answer.
     const inFlight = await openRequest(port, new URL(returnTo).pathname, body.length);
+    const idle = await idleKeepAlive(port);
+    const idleClosed = new Promise<string>((resolve) => {
+      let after = '';
+      idle.on('data', (chunk: Buffer) => void (after += chunk.toString('latin1')));
+      idle.once('close', () => resolve(after));
+    });
 
     gateway.kill('SIGTERM');
     const readiness = await pollUntil(async () => {
@@ -83,6 +90,9 @@ describe('graceful shutdown', () => {
     expect((await fetch(`${spareUrl}/readyz`)).status).toBe(200);
     // After the drain it stops accepting connections.
     await pollUntil(async () => fetch(`${url}/healthz`).then(() => undefined, (err: { cause?: { code?: string } }) => err.cause?.code === 'ECONNREFUSED' || undefined));
+
+    // The idle keep-alive connection is closed by the server, with nothing written on it.
+    expect(await idleClosed).toBe('');
 
     const response = await finishRequest(inFlight, body);
     expect(response.status).toBe(303);
@@ -192,6 +202,23 @@ function openRequest(port: number, path: string, length: number): Promise<Socket
       if (chunk.toString('latin1').startsWith('HTTP/1.1 100 Continue\r\n')) resolve(socket);
       else reject(new Error(`expected 100 Continue, got ${chunk.toString('latin1').slice(0, 80)}`));
     });
+  });
+}
+
+/** A keep-alive connection that has had one complete answer and now sits idle. */
+function idleKeepAlive(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`));
+    let raw = '';
+    socket.once('error', reject);
+    const onData = (chunk: Buffer) => {
+      raw += chunk.toString('latin1');
+      if (!raw.endsWith('{"status":"ok"}')) return;
+      socket.off('data', onData);
+      if (!/^connection: keep-alive$/im.test(raw)) reject(new Error(`not kept alive: ${raw}`));
+      else resolve(socket);
+    };
+    socket.on('data', onData);
   });
 }
 

@@ -51,6 +51,12 @@ describe('operations settings (docs/operations.md)', () => {
     for (const name of ['TRUST_PROXY', 'METRICS_PORT', 'METRICS_TOKEN', 'SHUTDOWN_TIMEOUT_MS', 'MAX_EVENT_LOOP_DELAY_MS']) expect(problems).toContain(name);
   });
 
+  it('keeps the drain inside the shutdown bound and the metrics port off the main port', () => {
+    expect(() => loadConfig({ SHUTDOWN_DRAIN_MS: '10000', SHUTDOWN_TIMEOUT_MS: '10000' })).toThrow(/SHUTDOWN_DRAIN_MS/);
+    expect(() => loadConfig({ PORT: '3000', METRICS_PORT: '3000' })).toThrow(/METRICS_PORT/);
+    expect(loadConfig({ SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '20000', METRICS_PORT: '9464' })).toMatchObject({ SHUTDOWN_DRAIN_MS: 5000, METRICS_PORT: 9464 });
+  });
+
   it('masks the metrics token', () => {
     const token = 'metrics-token-0123456789-abcdefghijkl';
     expect(JSON.stringify(describeConfig(loadConfig({ METRICS_TOKEN: token })))).not.toContain(token);
