@@ -72,6 +72,17 @@ describe('the production build with the compose environment', () => {
     await build?.remove();
   });
 
+  /** The image's HEALTHCHECK command, run as Docker runs it (with the container's PORT); resolves with its exit code. */
+  const healthcheck = async (): Promise<number> => {
+    const [command, ...args] = JSON.parse(/CMD (\[.*\])$/.exec(dockerfile().healthcheck!)![1]!) as string[];
+    expect(command).toBe('node');
+    return run(process.execPath, args, { env: { PORT: new URL(url).port } }).then(() => 0, (err: { code?: number }) => err.code ?? -1);
+  };
+
+  it('passes the image health check', async () => {
+    expect(await healthcheck()).toBe(0);
+  });
+
   it('is live and ready, logs its configuration with secrets masked, and serves metrics on its own port', async () => {
     expect((await get(`${url}/healthz`)).status).toBe(200);
     const ready = await get(`${url}/readyz`);
@@ -95,9 +106,10 @@ describe('the production build with the compose environment', () => {
     expect(valueOf(metrics, 'pgw_login_outcomes_total', { step: 'token', outcome: 'success' })).toBe(1);
   });
 
-  it('stops on SIGTERM with exit code 0', async () => {
+  it('stops on SIGTERM with exit code 0, after which the health check fails', async () => {
     gateway.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
+    expect(await healthcheck()).toBe(1);
     expect(logEntries(gateway).map((e) => e.msg)).toContain('closed: in-flight requests answered, connections and stores closed');
   });
 });
