@@ -18,6 +18,8 @@ export class Lifecycle {
   #draining = false;
   readonly #checks: ReadinessCheck[] = [];
   readonly #closers: Array<() => Promise<void>> = [];
+  readonly #requests = new Set<object>();
+  #allDone: (() => void) | undefined;
 
   /** True from the first shutdown signal: readiness fails so load balancers send new work elsewhere. */
   get draining(): boolean {
@@ -26,6 +28,23 @@ export class Lifecycle {
 
   startDraining(): void {
     this.#draining = true;
+  }
+
+  requestStarted(request: object): void {
+    this.#requests.add(request);
+  }
+
+  requestDone(request: object): void {
+    this.#requests.delete(request);
+    if (this.#requests.size === 0) this.#allDone?.();
+  }
+
+  /** Resolves once every started request has run its response hooks (src/ops/shutdown.ts). */
+  requestsDone(): Promise<void> {
+    if (this.#requests.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#allDone = resolve;
+    });
   }
 
   addReadinessCheck(check: ReadinessCheck): void {

@@ -1,11 +1,21 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Lifecycle } from './lifecycle.js';
 
-/** While draining, every response closes its connection, so keep-alive clients reconnect (through the load balancer) elsewhere. */
+/**
+ * While draining, every response closes its connection, so keep-alive clients
+ * reconnect (through the load balancer) elsewhere. Requests are tracked until
+ * their response hooks (the log line, the metrics) have run: Node may report
+ * the server closed before a last response's 'finish', and the process must
+ * not exit before those hooks.
+ */
 export function registerDraining(app: FastifyInstance, lifecycle: Lifecycle): void {
   app.addHook('onSend', async (_request, reply) => {
     if (lifecycle.draining) reply.header('connection', 'close');
   });
+  app.addHook('onRequest', async (request) => lifecycle.requestStarted(request));
+  // Registered after the log and metrics hooks, so it runs after them.
+  app.addHook('onResponse', async (request) => lifecycle.requestDone(request));
+  app.addHook('onRequestAbort', async (request) => lifecycle.requestDone(request));
 }
 
 export interface ShutdownOptions {
@@ -27,5 +37,6 @@ export async function shutDown(app: FastifyInstance, lifecycle: Lifecycle, logge
     await new Promise((resolve) => setTimeout(resolve, options.drainMs));
   }
   await app.close();
+  await lifecycle.requestsDone();
   logger.info('closed: in-flight requests answered, connections and stores closed');
 }
