@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
 
 // One schema over the environment (DESIGN.md section 10), parsed once and frozen.
 // Every problem is reported together so an operator fixes them in one go.
@@ -15,6 +16,16 @@ const intFromEnv = (def: number, min: number, max: number) =>
 
 const powerOfTwo = (def: number) =>
   intFromEnv(def, 2, 2 ** 22).refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' });
+
+/** `host:port,host:port` (IPv6 hosts in brackets): Redis Sentinel or Cluster nodes. */
+const redisNodes = z.string().transform((raw, ctx) => {
+  const nodes = raw.split(',').map((part) => /^\s*(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(part));
+  if (nodes.some((m) => !m || Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host:port' });
+    return z.NEVER;
+  }
+  return nodes.map((m) => ({ host: m![1]!.replace(/^\[|\]$/g, ''), port: Number(m![2]) }));
+});
 
 // Addresses (IPv4/IPv6, optionally /prefix) of the reverse proxies whose
 // X-Forwarded-* headers are believed; empty: none are (fastify's trustProxy list).
@@ -47,6 +58,13 @@ export const envSchema = z.object({
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    // Redis behind Sentinel or as a Cluster instead of REDIS_URL (docs/scale-out.md).
+    REDIS_SENTINELS: redisNodes.optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_CLUSTER_NODES: redisNodes.optional(),
+    REDIS_USERNAME: z.string().min(1).optional(),
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . - (no hash tag: keys must spread over a Cluster)' }).default('pgw:'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     SEED_FILE: z.string().min(1).optional(),
@@ -57,6 +75,16 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
     OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    // Rate limits per minute (fixed windows, shared through the KV); see the README.
+    RATE_LIMIT_TOKEN_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
+    RATE_LIMIT_TOKEN_IP_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
+    RATE_LIMIT_ASSERTION_PER_MIN: intFromEnv(1_200, 1, 10_000_000),
+    RATE_LIMIT_ASSERTION_ISSUER_PER_MIN: intFromEnv(30_000, 1, 10_000_000),
+    // Signing-key rotation (docs/key-rotation.md): a new key is published this long before it
+    // signs, and a key that stopped signing stays published this long; processes re-check the
+    // key file every SIGNING_KEYS_RELOAD_S.
+    SIGNING_KEY_PREPUBLISH_S: intFromEnv(3_600, 1, 90 * 86_400),
+    SIGNING_KEYS_RELOAD_S: intFromEnv(10, 1, 300),
     // The SSO session (one school login a day): ends after this much inactivity, and at the latest after the maximum.
     SESSION_IDLE_SECONDS: intFromEnv(3600, 60, 24 * 3600),
     SESSION_MAX_SECONDS: intFromEnv(8 * 3600, 300, 7 * 24 * 3600),
@@ -93,6 +121,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (present.NODE_ENV === 'production' && !present.PSEUDONYM_MASTER_KEY) {
     problems.push('PSEUDONYM_MASTER_KEY: required when NODE_ENV=production (a generated key would not be shared between instances)');
   }
+  if ([present.REDIS_URL, present.REDIS_SENTINELS, present.REDIS_CLUSTER_NODES].filter(Boolean).length > 1) {
+    problems.push('REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set at most one');
+  }
+  if (Boolean(present.REDIS_SENTINELS) !== Boolean(present.REDIS_SENTINEL_NAME)) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name of the monitored primary), and only with it');
+  }
+  if (parsed.success && parsed.data.SIGNING_KEY_PREPUBLISH_S < JWKS_MAX_AGE_S + parsed.data.SIGNING_KEYS_RELOAD_S) {
+    problems.push(`SIGNING_KEY_PREPUBLISH_S: must be at least ${JWKS_MAX_AGE_S} (the JWKS cache lifetime) + SIGNING_KEYS_RELOAD_S, so every relying party and process sees a key before it signs`);
+  }
   if (parsed.success && parsed.data.SESSION_IDLE_SECONDS > parsed.data.SESSION_MAX_SECONDS) {
     problems.push('SESSION_IDLE_SECONDS: must not exceed SESSION_MAX_SECONDS');
   }
@@ -107,7 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
 }
 
-const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'METRICS_TOKEN']);
+const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'REDIS_PASSWORD', 'METRICS_TOKEN']);
 
 /** The configuration as it may be printed: secrets masked, credentials stripped from URLs. */
 export function describeConfig(cfg: Config): Record<string, unknown> {

@@ -41,3 +41,10 @@ export class UnavailableError extends GatewayError {
 }
 
 export const RETRY_AFTER_SECONDS = 5;
+
+/** Too many requests for one key in the current window (src/ops/rate-limit.ts). */
+export class RateLimitedError extends GatewayError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too_many_requests', 429, 'Too many requests, try again later');
+  }
+}

@@ -8,8 +8,7 @@ import { createLogger } from './logger.js';
 import { Lifecycle } from './ops/lifecycle.js';
 import { shutDown } from './ops/shutdown.js';
 import type { Kv } from './store/kv.js';
-import { MemoryKv } from './store/memory-kv.js';
-import { RedisKv } from './store/redis-kv.js';
+import { openKv, redisTarget } from './store/open-kv.js';
 import { buildRegistry, emptySeed, loadSeedFile, SeedError } from './store/registry.js';
 
 // Start-up only: read the config, open the ports, listen, shut down gracefully.
@@ -39,9 +38,12 @@ async function main(): Promise<void> {
     throw err;
   }
   const keys = createKeySchedule(await loadMasterKey(config.PSEUDONYM_MASTER_KEY, config.DATA_DIR));
-  const signing = await loadOrCreateSigningKeys(config.DATA_DIR);
-  const kv: Kv = config.REDIS_URL ? await RedisKv.connect(config.REDIS_URL) : new MemoryKv();
-  if (!config.REDIS_URL) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
+  const signing = await loadOrCreateSigningKeys(config.DATA_DIR, {
+    reloadIntervalMs: config.SIGNING_KEYS_RELOAD_S * 1000,
+    onReloadError: (err) => logger.warn({ err }, 'signing key file unreadable; keeping the keys loaded before'),
+  });
+  const kv: Kv = await openKv(config);
+  if (!redisTarget(config)) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
   const lifecycle = new Lifecycle();
   const app = await buildApp({ config, logger, kv, registry: () => registry, keys, signing, lifecycle });

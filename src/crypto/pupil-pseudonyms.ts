@@ -18,11 +18,13 @@ export async function pseudonymsAt(
 ): Promise<PupilPseudonyms> {
   const root = await deps.roots.rootFor(pupilInput(pupil.school, pupil.studentKey));
   const key = deps.keys.supplier(supplier.id, supplier.keyVersion);
-  const rotating =
-    supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && deps.now < Date.parse(supplier.rotationUntil);
   return {
     sub: subjectPseudonym(key, root),
-    ...(rotating ? { previousSub: subjectPseudonym(deps.keys.supplier(supplier.id, supplier.previousKeyVersion!), root) } : {}),
+    ...(inRotationWindow(supplier, deps.now) ? { previousSub: subjectPseudonym(deps.keys.supplier(supplier.id, supplier.previousKeyVersion!), root) } : {}),
     group: (groupKey) => groupPseudonym(key, pupil.school, groupKey),
   };
 }
+
+/** DESIGN.md, Contract details: previous_sub is released while the supplier's rotation window is open. */
+export const inRotationWindow = (supplier: Supplier, now: number): boolean =>
+  supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && now < Date.parse(supplier.rotationUntil);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { INBOUND_ALGS } from '../crypto/jws.js';
+import { JWKS_MAX_AGE_S } from '../crypto/signing-key-file.js';
 import { RELEASABLE_CLAIMS } from '../store/seed-schema.js';
 import { TOKEN_PATH } from './token.js';
 
@@ -39,7 +40,9 @@ export function registerDiscovery(app: FastifyInstance, ctx: GatewayContext): vo
     return document;
   });
   app.get('/jwks.json', async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*');
+    // Shorter than the pre-publication interval (src/config.ts checks it): a relying party's cached
+    // copy always holds the next key before it signs.
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_S}`).header('access-control-allow-origin', '*');
     return ctx.signing.jwks;
   });
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
+import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
 import type { Client } from '../store/registry.js';
 import { ACCESS_TOKEN_TTL_S, revokeAccessToken, storeAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
@@ -17,7 +18,10 @@ const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_id', 'client_assertion', 'client_assertion_type'] as const;
 
 export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
-  app.post(TOKEN_PATH, { bodyLimit: 16 * 1024, config: { errorStyle: 'token' } }, async (request, reply) => {
+  const perAddress = perMinute('token-ip', ctx.config.RATE_LIMIT_TOKEN_IP_PER_MIN);
+  const perClient = perMinute('token-client', ctx.config.RATE_LIMIT_TOKEN_PER_MIN);
+  const options = { bodyLimit: 16 * 1024, config: { errorStyle: 'token' as const }, onRequest: limitByAddress(ctx.kv, perAddress) };
+  app.post(TOKEN_PATH, options, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const params = checkForm(request);
     checkGrantType(params);
@@ -28,6 +32,8 @@ export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
       clock: ctx.clock,
       kv: ctx.kv,
     });
+    // Counted once the client is authenticated: a party that only claims a client_id cannot spend that client's budget.
+    await enforceRateLimit(ctx.kv, perClient, client.clientId);
     const code = requireParam(params, 'code');
     const accessToken = randomToken();
     const grant = await redeem(ctx, request, code, accessToken);

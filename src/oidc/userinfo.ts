@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { inRotationWindow } from '../crypto/pupil-pseudonyms.js';
 import { invalidRequest, invalidToken } from '../errors.js';
 import { findAccessToken } from './access-token.js';
 
@@ -14,11 +15,18 @@ export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): voi
     if (!grant) throw invalidToken('the access token is invalid, expired or revoked');
     return {
       ...grant.claims,
-      ...(grant.previousSub === undefined ? {} : { previous_sub: grant.previousSub }),
+      ...(grant.previousSub === undefined || !rotationOpen(ctx, grant.clientId) ? {} : { previous_sub: grant.previousSub }),
       sub: grant.sub,
     };
   };
   app.route({ method: ['GET', 'POST'], url: '/userinfo', config: { errorStyle: 'bearer' }, handler });
+}
+
+/** An access token issued inside a rotation window may outlive it by minutes: previous_sub ends with the window. */
+function rotationOpen(ctx: GatewayContext, clientId: string): boolean {
+  const registry = ctx.registry();
+  const supplier = registry.suppliers.get(registry.clients.get(clientId)?.supplier ?? '');
+  return supplier !== undefined && inRotationWindow(supplier, ctx.clock.now());
 }
 
 function bearerToken(request: FastifyRequest): string {

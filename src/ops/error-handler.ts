@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, OAuthError, PageError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { GatewayError, OAuthError, PageError, RateLimitedError, RETRY_AFTER_SECONDS } from '../errors.js';
 import { authorizationResponseUrl } from '../oidc/authorization-response.js';
 import { messageFor } from '../pages/messages.js';
 import { renderPage } from '../pages/page.js';
@@ -78,6 +78,7 @@ function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): voi
 function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, issuer: string, forced?: ErrorStyle) {
   const style = forced ?? request.routeOptions.config.errorStyle ?? 'json';
   if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
   reply.header('cache-control', 'no-store');
   switch (style) {
     case 'authorize':

@@ -50,6 +50,10 @@ const MESSAGES: Record<string, Message> = {
     nl: { title: 'Even niet beschikbaar', body: 'De inlogdienst is tijdelijk niet beschikbaar. Probeer het over een paar seconden opnieuw.' },
     en: { title: 'Temporarily unavailable', body: 'The login service is temporarily unavailable. Try again in a few seconds.' },
   },
+  too_many_requests: {
+    nl: { title: 'Te veel pogingen', body: 'Er komen nu te veel aanmeldingen tegelijk binnen. Wacht een minuut en probeer het dan opnieuw vanuit het lesmateriaal.' },
+    en: { title: 'Too many attempts', body: 'Too many logins are arriving at once. Wait a minute, then try again from the learning material.' },
+  },
   not_found: {
     nl: { title: 'Pagina niet gevonden', body: 'Deze pagina bestaat niet.' },
     en: { title: 'Page not found', body: 'This page does not exist.' },

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
+import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
 import { completeAuthorization, licenceFor, registeredClient } from '../login/complete.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
@@ -25,9 +26,14 @@ const BODY_LIMIT = 16 * 1024;
 
 export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContext): void {
   const cookies = gatewayCookies(ctx.issuer);
-  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config: { errorStyle: 'page', malformedCode: 'assertion_malformed' } }, async (request, reply) => {
+  const perAddress = perMinute('assertion-ip', ctx.config.RATE_LIMIT_ASSERTION_PER_MIN);
+  const perIssuer = perMinute('assertion-issuer', ctx.config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN);
+  const config = { errorStyle: 'page' as const, malformedCode: 'assertion_malformed' };
+  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(ctx.kv, perAddress) }, async (request, reply) => {
     const token = readAssertion(request);
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
+    // Counted after verification, so only the school's own signed assertions spend its budget.
+    await enforceRateLimit(ctx.kv, perIssuer, verified.school.issuer);
     await refuseReplay(ctx, verified);
     const target = verified.claims.target;
     const location = target === undefined ? await completeLogin(ctx, request, verified) : launchUrl(ctx, request, verified, target);

@@ -1,7 +1,9 @@
 /**
  * The hot-state port (DESIGN.md section 2). Every write carries a TTL, and the
  * single-use operations are one atomic step in every adapter: take() is GETDEL,
- * setIfAbsent() is SET NX, swap() is SET XX GET. Adapters throw
+ * setIfAbsent() is SET NX, swap() is SET XX GET,
+ * increment() is INCR with the window's PEXPIRE in one script. Every operation
+ * names one key, so the Redis adapter works on a Cluster without hash tags. Adapters throw
  * UnavailableError when the store cannot answer, so callers fail closed.
  */
 export interface Kv {
@@ -14,6 +16,11 @@ export interface Kv {
   /** Replace an existing value and return the old one; absent keys stay absent (null). */
   swap(key: string, value: string, ttlMs: number): Promise<string | null>;
   del(key: string): Promise<void>;
+  /**
+   * Count one event in a fixed window (rate limits): the first call creates the
+   * counter with a TTL of windowMs; returns the count and the window's time left.
+   */
+  increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

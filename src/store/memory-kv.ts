@@ -59,6 +59,19 @@ export class MemoryKv implements Kv {
     return entry.value;
   }
 
+  async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    assertTtl(windowMs);
+    const now = this.clock.now();
+    const entry = this.live(key);
+    if (!entry) {
+      this.reserve(key);
+      this.entries.set(key, { value: '1', expiresAt: now + windowMs });
+      return { count: 1, ttlMs: windowMs };
+    }
+    entry.value = String(Number(entry.value) + 1);
+    return { count: Number(entry.value), ttlMs: entry.expiresAt - now };
+  }
+
   async del(key: string): Promise<void> {
     this.entries.delete(key);
   }

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { UnavailableError } from '../errors.js';
 import { assertTtl, type Kv } from './kv.js';
 
@@ -23,11 +23,64 @@ export const redisOptions: RedisOptions = {
   enableAutoPipelining: true,
 };
 
+// One step, so concurrent requests never see a counter without its window
+// (a crash between INCR and PEXPIRE would otherwise leave a counter forever).
+const INCREMENT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+type ScriptedClient = (Redis | Cluster) & { pgwIncrement(key: string, windowMs: number): Promise<[number, number]> };
+
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where Redis is: one server (URL), a Sentinel-watched primary, or a Cluster (docs/scale-out.md). */
+export type RedisTarget =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly RedisNode[]; readonly name: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly RedisNode[] };
+
+function createClient(target: RedisTarget, extra: RedisOptions): Redis | Cluster {
+  const options = { ...redisOptions, ...extra } as RedisOptions & { replyMapping?: never };
+  switch (target.kind) {
+    case 'url':
+      return new Redis(target.url, options);
+    case 'sentinel':
+      // ioredis asks the sentinels for the current primary, and again after a failover.
+      return new Redis({ ...options, sentinels: [...target.sentinels], name: target.name });
+    case 'cluster': {
+      // The same fail-fast policy, split the way ioredis takes it: per-node options, cluster-wide options.
+      const { keyPrefix, enableOfflineQueue, enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = options;
+      const clusterOptions: ClusterOptions & { redisOptions: typeof perNode & { replyMapping?: never } } = {
+        enableOfflineQueue,
+        enableAutoPipelining,
+        lazyConnect,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: perNode,
+        ...(keyPrefix === undefined ? {} : { keyPrefix }),
+      };
+      return new Cluster([...target.nodes], clusterOptions);
+    }
+  }
+}
+
 export class RedisKv implements Kv {
-  constructor(readonly client: Redis) {}
+  private readonly scripted: ScriptedClient;
+
+  constructor(readonly client: Redis | Cluster) {
+    client.defineCommand('pgwIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    this.scripted = client as ScriptedClient;
+  }
 
   static async connect(url: string, options: RedisOptions = {}): Promise<RedisKv> {
-    const client = new Redis(url, { ...redisOptions, ...options } as RedisOptions & { replyMapping?: never });
+    return RedisKv.open({ kind: 'url', url }, options);
+  }
+
+  static async open(target: RedisTarget, options: RedisOptions = {}): Promise<RedisKv> {
+    const client = createClient(target, options);
     // A Redis that is down at start must not stop the process: it keeps
     // retrying in the background and logins answer 503 until it is back.
     client.on('error', () => undefined);
@@ -58,6 +111,12 @@ export class RedisKv implements Kv {
     // SET ... XX GET (Redis >= 6.2): one step, so two concurrent redemptions
     // cannot both read the original value.
     return this.run(() => this.client.set(key, value, 'PX', ttlMs, 'XX', 'GET'));
+  }
+
+  async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    assertTtl(windowMs);
+    const [count, ttlMs] = await this.run(() => this.scripted.pgwIncrement(key, windowMs));
+    return { count, ttlMs };
   }
 
   async del(key: string): Promise<void> {

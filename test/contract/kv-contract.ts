@@ -84,6 +84,33 @@ export function defineKvContract(open: () => Promise<{ kv: Kv; ttlOf?: (key: str
     expect(await kv.get(k)).toBeNull();
   });
 
+  it('increment counts within one window, gives it a TTL, and starts a new window after it', async () => {
+    const k = key();
+    const other = key();
+    const first = await kv.increment(k, 60_000);
+    expect(first.count).toBe(1);
+    expect(first.ttlMs).toBeGreaterThan(0);
+    expect((await kv.increment(k, 60_000)).count).toBe(2);
+    const third = await kv.increment(k, 60_000);
+    expect(third.count).toBe(3);
+    expect(third.ttlMs).toBeGreaterThan(0);
+    expect(third.ttlMs).toBeLessThanOrEqual(60_000);
+    expect((await kv.increment(other, 60_000)).count).toBe(1);
+    if (ttlOf) expect(await ttlOf(k)).toBeGreaterThan(0);
+    const short = key();
+    await kv.increment(short, 50);
+    await kv.increment(short, 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await kv.increment(short, 50)).count).toBe(1);
+    await expect(kv.increment(key(), 0)).rejects.toThrow(RangeError);
+  });
+
+  it('under 50-way concurrency, increment counts every call once', async () => {
+    const k = key();
+    const counts = await Promise.all(Array.from({ length: 50 }, () => kv.increment(k, 10_000)));
+    expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it('ping answers', async () => {
     await expect(kv.ping()).resolves.toBeUndefined();
   });

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Lifecycle } from '../../src/ops/lifecycle.js';
 import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
+import { RATE_LIMIT_PREFIX } from '../../src/ops/rate-limit.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
 import { freePort } from './net.js';
 
@@ -77,3 +78,10 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   return { url: config.ISSUER, app, kv, config, signing, roots, logs, close: () => app.close() };
 }
 
+
+/** The keys a gateway's in-memory KV holds, sorted, without rate-limit counters (which count requests, refused ones too). */
+export const stateKeys = (kv: Kv): string[] =>
+  (kv as MemoryKv)
+    .keys()
+    .filter((k) => !k.startsWith(RATE_LIMIT_PREFIX))
+    .sort();

@@ -1,12 +1,11 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, sign as nodeSign } from 'node:crypto';
 import { CompactSign, exportJWK, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemoryKv } from '../../src/store/memory-kv.js';
 import { b64u, pageOf, refusedPage, signRawEs256 } from '../helpers/assertion-tests-util.js';
 import { postAssertion, postForm, toSchool, fullLogin, type SchoolStep } from '../helpers/browser.js';
 import { TestClock } from '../helpers/clock.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
 import { testKey, type TestKey } from '../helpers/keys.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { TestSchool } from '../helpers/test-school.js';
@@ -63,7 +62,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // helpers
 
-const kvKeys = () => (gateway.kv as MemoryKv).keys().sort();
+const kvKeys = () => stateKeys(gateway.kv);
 const codeKeys = () => kvKeys().filter((k) => k.startsWith('code:'));
 const nowS = () => Math.floor(clock.now() / 1000);
 

@@ -2,11 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MemoryKv } from '../../src/store/memory-kv.js';
 import { pageOf, refusedPage } from '../helpers/assertion-tests-util.js';
 import { fullLogin, postAssertion, toSchool, type SchoolStep } from '../helpers/browser.js';
 import { LEES_CB, makeWorld, PUPIL, type World } from '../helpers/fixture.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
 import { testKey, type TestKey } from '../helpers/keys.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { TestSchool } from '../helpers/test-school.js';
@@ -137,7 +136,7 @@ afterAll(async () => {
   await jwks?.close();
 });
 
-const kvKeys = () => (gateway.kv as MemoryKv).keys().sort();
+const kvKeys = () => stateKeys(gateway.kv);
 
 async function begin(school: TestSchool): Promise<SchoolStep> {
   const started = await lees.startLogin({ school_hint: school.id });

@@ -4,7 +4,7 @@ import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
 import { TestClock } from '../helpers/clock.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
 import { testKey, type TestKey } from '../helpers/keys.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import {
@@ -44,7 +44,7 @@ let userinfoUrl: string;
 let attackerEs256: TestKey;
 let attackerRs256: TestKey;
 
-const kvKeys = () => (gateway.kv as MemoryKv).keys().sort();
+const kvKeys = () => stateKeys(gateway.kv);
 const accessTokenKeys = () => kvKeys().filter((k) => k.startsWith('at:'));
 
 /** Move the gateway's clock for the length of `body`, then put it back. */
@@ -605,6 +605,9 @@ describe('a slow store between redeeming a code and storing its token', () => {
     }
     del(key: string) {
       return this.inner.del(key);
+    }
+    increment(key: string, windowMs: number) {
+      return this.inner.increment(key, windowMs);
     }
     ping() {
       return this.inner.ping();

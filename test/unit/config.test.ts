@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
+import { redisTarget } from '../../src/store/open-kv.js';
 
 describe('configuration (DESIGN.md section 10)', () => {
   it('runs on embedded defaults with an empty environment', () => {
@@ -32,6 +33,41 @@ describe('configuration (DESIGN.md section 10)', () => {
     expect(text).not.toContain(Buffer.alloc(32, 7).toString('base64'));
     expect(text).not.toContain('hunter2');
     expect(text).toContain('"PSEUDONYM_MASTER_KEY":"***"');
+  });
+
+  it('refuses a signing-key pre-publication interval shorter than the JWKS cache lifetime plus the reload interval', () => {
+    expect(loadConfig({ SIGNING_KEY_PREPUBLISH_S: '310', SIGNING_KEYS_RELOAD_S: '10' }).SIGNING_KEY_PREPUBLISH_S).toBe(310);
+    expect(() => loadConfig({ SIGNING_KEY_PREPUBLISH_S: '309', SIGNING_KEYS_RELOAD_S: '10' })).toThrow(/SIGNING_KEY_PREPUBLISH_S: must be at least 300/);
+  });
+
+  it('takes Redis Sentinel or Cluster nodes as host:port lists, one Redis form at a time, and masks REDIS_PASSWORD', () => {
+    const sentinel = loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'pgw', REDIS_PASSWORD: 's3cret-pw' });
+    expect(sentinel.REDIS_SENTINELS).toEqual([
+      { host: 'sentinel-1', port: 26379 },
+      { host: '10.0.0.2', port: 26380 },
+      { host: '::1', port: 26381 },
+    ]);
+    expect(redisTarget(sentinel)).toEqual({ kind: 'sentinel', sentinels: sentinel.REDIS_SENTINELS, name: 'pgw' });
+    expect(JSON.stringify(describeConfig(sentinel))).not.toContain('s3cret-pw');
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:7000,redis-b:7001' });
+    expect(redisTarget(cluster)).toEqual({ kind: 'cluster', nodes: [{ host: 'redis-a', port: 7000 }, { host: 'redis-b', port: 7001 }] });
+    expect(cluster.REDIS_KEY_PREFIX).toBe('pgw:');
+    expect(redisTarget(loadConfig({}))).toBeUndefined();
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: 'a:1' })).toEqual(['REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set at most one']);
+    expect(problems({ REDIS_SENTINELS: 'a:26379' })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NAME: required/)]);
+    expect(problems({ REDIS_CLUSTER_NODES: 'a:1,b', REDIS_SENTINELS: 'c:99999', REDIS_SENTINEL_NAME: 'x' })).toEqual([
+      'REDIS_SENTINELS: must be a comma-separated list of host:port',
+      'REDIS_CLUSTER_NODES: must be a comma-separated list of host:port',
+      'REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set at most one',
+    ]);
   });
 });
 
