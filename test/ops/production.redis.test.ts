@@ -31,6 +31,7 @@ describe('the production build with the compose environment', () => {
   let url: string;
   let metricsUrl: string;
   let database: string;
+  let env: Record<string, string>;
   const masterKey = randomBytes(32).toString('base64');
 
   beforeAll(async () => {
@@ -45,7 +46,7 @@ describe('the production build with the compose environment', () => {
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const secrets = { ISSUER: url, POSTGRES_PASSWORD: 'unused', PSEUDONYM_MASTER_KEY: masterKey, SEED_FILE: join(dir, 'seed.json') };
     const compose = Object.fromEntries(Object.entries(composeEnvironment('gateway')).map(([k, v]) => [k, interpolate(v, secrets)]));
-    const env: Record<string, string> = {
+    env = {
       ...dockerfile().env,
       ...compose,
       // Loopback instead of the container's 0.0.0.0, and the local services instead of compose's host names.
@@ -104,6 +105,12 @@ describe('the production build with the compose environment', () => {
     expect(payload.school).toBe('12AB');
     const metrics = parseExposition(await (await get(metricsUrl)).text());
     expect(valueOf(metrics, 'pgw_login_outcomes_total', { step: 'token', outcome: 'success' })).toBe(1);
+  });
+
+  it('runs the operator CLI from the same build and environment (docker compose exec gateway node dist/cli.js ...)', async () => {
+    const jwks = (await (await get(`${url}/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    const { stdout } = await run(process.execPath, [build.main.replace(/main\.js$/, 'cli.js'), 'keys', 'list'], { env });
+    expect(stdout).toContain(jwks.keys[0]!.kid);
   });
 
   it('stops on SIGTERM with exit code 0, after which the health check fails', async () => {
