@@ -13,6 +13,11 @@ import { registerToken } from './oidc/token.js';
 import { registerUserinfo } from './oidc/userinfo.js';
 import { registerErrorHandling } from './ops/error-handler.js';
 import { registerHealth } from './ops/health.js';
+import { reportKvErrors } from './ops/kv-errors.js';
+import { Lifecycle } from './ops/lifecycle.js';
+import { registerLoadShedding } from './ops/load-shedding.js';
+import { createMetrics, listenMetrics, registerMetricsRoute } from './ops/metrics.js';
+import { registerDraining } from './ops/shutdown.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
@@ -34,11 +39,16 @@ export interface AppDeps {
   roots?: RootCache;
   /** The database and the snapshot kept from it: enables the admin API; both are closed with the app. */
   durable?: { db: Db; sync: RegistrySync };
+  /** Shared with main.ts, which starts draining on SIGTERM. */
+  lifecycle?: Lifecycle;
 }
 
 /** Build the gateway from its config and ports. main.ts listens; tests build the same app. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, kv } = deps;
+  const { config, logger } = deps;
+  // Counted once here, so every use (logins, root cache, readiness) reports its failures.
+  const metrics = createMetrics(() => roots.stats);
+  const kv = reportKvErrors(deps.kv, (operation) => metrics.kvError(operation));
   const clock = deps.clock ?? systemClock;
   const roots =
     deps.roots ??
@@ -46,14 +56,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
       onKvError: (err) => logger.warn({ err }, 'pseudonym cache unavailable, computing'),
     });
-  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing };
+  const lifecycle = deps.lifecycle ?? new Lifecycle();
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics };
 
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 64 * 1024,
     // Ids we generate; an inbound header must not choose what our logs say.
     requestIdHeader: false,
-    trustProxy: false,
+    // X-Forwarded-* count only from the configured proxies; the issuer never comes from a header.
+    trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
     return503OnClosing: true,
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -64,10 +76,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.info({ req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10, ...request.outcome }, 'request completed');
   });
 
+  app.addHook('onResponse', async (request, reply) => ctx.metrics.observeRequest(request, reply));
+
   registerErrorHandling(app, ctx.issuer);
   registerSecurityHeaders(app, ctx.issuer.startsWith('https:'));
   await app.register(formBody);
   await app.register(cookie);
+  await registerLoadShedding(app, config.MAX_EVENT_LOOP_DELAY_MS, () => ctx.metrics.shed());
+  registerDraining(app, lifecycle);
+  if (config.METRICS_TOKEN) registerMetricsRoute(app, ctx.metrics, config.METRICS_TOKEN);
+  if (config.METRICS_PORT !== undefined) {
+    const port = config.METRICS_PORT;
+    // Listens with the app (onReady), so a busy metrics port stops the start like a busy main port.
+    app.addHook('onReady', async () => {
+      const server = await listenMetrics(ctx.metrics, config.METRICS_HOST ?? config.HOST, port);
+      lifecycle.onClose(() => new Promise((resolve) => server.close(() => resolve())));
+    });
+  }
 
   registerHealth(app, ctx);
   registerDiscovery(app, ctx);
@@ -87,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   app.addHook('onClose', async () => {
+    for (const err of await lifecycle.close()) logger.error({ err }, 'close hook failed');
     await kv.close();
   });
   return app;

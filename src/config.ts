@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
 
@@ -25,6 +26,22 @@ const redisNodes = z.string().transform((raw, ctx) => {
   }
   return nodes.map((m) => ({ host: m![1]!.replace(/^\[|\]$/g, ''), port: Number(m![2]) }));
 });
+
+// Addresses (IPv4/IPv6, optionally /prefix) of the reverse proxies whose
+// X-Forwarded-* headers are believed; empty: none are (fastify's trustProxy list).
+const proxyList = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma-separated list of IP addresses or CIDR ranges' })
+  .default([]);
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 export const envSchema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -75,6 +92,14 @@ export const envSchema = z.object({
     REGISTRY_REFRESH_SECONDS: intFromEnv(30, 1, 3600),
     // Admin API requests per client address per minute.
     RATE_LIMIT_ADMIN_PER_MIN: intFromEnv(300, 1, 10_000_000),
+    // Operations (docs/operations.md).
+    TRUST_PROXY: proxyList,
+    MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_HOST: z.string().min(1).optional(),
+    METRICS_TOKEN: z.string().min(32).optional(),
+    SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
+    SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -112,12 +137,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success && parsed.data.SESSION_IDLE_SECONDS > parsed.data.SESSION_MAX_SECONDS) {
     problems.push('SESSION_IDLE_SECONDS: must not exceed SESSION_MAX_SECONDS');
   }
+  if (parsed.success && parsed.data.SHUTDOWN_DRAIN_MS >= parsed.data.SHUTDOWN_TIMEOUT_MS) {
+    problems.push('SHUTDOWN_DRAIN_MS: must be shorter than SHUTDOWN_TIMEOUT_MS (the drain is part of the bounded shutdown)');
+  }
+  if (parsed.success && parsed.data.METRICS_PORT && parsed.data.METRICS_PORT === parsed.data.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT');
+  }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const cfg = parsed.data;
   return Object.freeze({ ...cfg, ISSUER: cfg.ISSUER ?? `http://localhost:${cfg.PORT}` });
 }
 
-const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'REDIS_PASSWORD']);
+const SECRET_KEYS = new Set(['PSEUDONYM_MASTER_KEY', 'OPERATOR_BOOTSTRAP_TOKEN', 'REDIS_PASSWORD', 'METRICS_TOKEN']);
 
 /** The configuration as it may be printed: secrets masked, credentials stripped from URLs. */
 export function describeConfig(cfg: Config): Record<string, unknown> {

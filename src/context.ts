@@ -3,6 +3,8 @@ import type { Config } from './config.js';
 import type { KeySchedule } from './crypto/key-schedule.js';
 import type { RootCache } from './crypto/root-cache.js';
 import type { SigningKeys } from './crypto/signing-keys.js';
+import type { Lifecycle } from './ops/lifecycle.js';
+import type { Metrics } from './ops/metrics.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -17,4 +19,7 @@ export interface GatewayContext {
   readonly keys: KeySchedule;
   readonly roots: RootCache;
   readonly signing: SigningKeys;
+  /** Readiness checks and close hooks (the database registers its own here). */
+  readonly lifecycle: Lifecycle;
+  readonly metrics: Metrics;
 }

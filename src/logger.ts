@@ -26,6 +26,8 @@ interface SerializableRequest {
   id: string;
   method: string;
   url: string;
+  /** The peer's address, or the forwarded one only from a TRUST_PROXY address. */
+  ip?: string;
   routeOptions?: { url?: string };
 }
 
@@ -38,6 +40,7 @@ export const loggerOptions = (level: string): LoggerOptions => ({
       method: req.method,
       path: req.url.split('?', 1)[0],
       route: req.routeOptions?.url,
+      ip: req.ip,
     }),
     res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     // Only these fields: third-party errors may hold payloads (jose keeps the claims set on some).

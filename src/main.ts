@@ -5,6 +5,8 @@ import { createKeySchedule } from './crypto/key-schedule.js';
 import { loadMasterKey } from './crypto/master-key.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
 import { createLogger } from './logger.js';
+import { Lifecycle } from './ops/lifecycle.js';
+import { shutDown } from './ops/shutdown.js';
 import type { Kv } from './store/kv.js';
 import { openKv, redisTarget } from './store/open-kv.js';
 import { loadSeedFile, SeedError } from './store/registry.js';
@@ -58,11 +60,13 @@ async function main(): Promise<void> {
   const kv: Kv = await openKv(config);
   if (!redisTarget(config)) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
-  const app = await buildApp({ config, logger, kv, registry, keys, signing, durable: { db, sync } });
-  closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
+  const lifecycle = new Lifecycle();
+  const app = await buildApp({ config, logger, kv, registry, keys, signing, lifecycle, durable: { db, sync } });
+  // The whole shutdown, drain included, is bounded: past SHUTDOWN_TIMEOUT_MS the process exits with 1.
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
-    await app.close();
+    await shutDown(app, lifecycle, logger, { drainMs: err ? 0 : config.SHUTDOWN_DRAIN_MS });
   });
   await app.listen({ host: config.HOST, port: config.PORT });
   logger.info(

@@ -15,7 +15,7 @@ export interface RootCacheOptions {
 export interface RootCache {
   /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
   rootFor(input: Buffer): Promise<Buffer>;
-  readonly stats: { memoryHits: number; kvHits: number; computed: number };
+  readonly stats: { memoryHits: number; kvHits: number; computed: number; scryptInFlight: number };
 }
 
 const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -24,7 +24,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, 
   const memory = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 100_000 });
   // Concurrent first logins of one pupil share one scrypt run.
   const inFlight = new Map<string, Promise<Buffer>>();
-  const stats = { memoryHits: 0, kvHits: 0, computed: 0 };
+  const stats = { memoryHits: 0, kvHits: 0, computed: 0, scryptInFlight: 0 };
   const kvTtl = options.kvTtlMs ?? DEFAULT_KV_TTL_MS;
   const reportKvError = options.onKvError ?? (() => undefined);
 
@@ -42,7 +42,8 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, 
         return root;
       }
     }
-    const root = await rootOf(keys, input, options.cost);
+    stats.scryptInFlight++;
+    const root = await rootOf(keys, input, options.cost).finally(() => stats.scryptInFlight--);
     stats.computed++;
     await kv.set(`root:${cacheKey}`, root.toString('base64url'), kvTtl).catch(reportKvError);
     return root;

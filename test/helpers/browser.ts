@@ -14,6 +14,9 @@ export const postForm = (url: string | URL, form: Record<string, string>, header
     body: new URLSearchParams(form).toString(),
   });
 
+/** What a login needs of a gateway: its URL and its published keys (also a gateway in a child process). */
+export type GatewayView = Pick<TestGateway, 'url'> & { readonly signing: Pick<TestGateway['signing'], 'jwks'> };
+
 export interface SchoolStep {
   /** The gateway's nonce from the signed login request. */
   nonce: string;
@@ -21,7 +24,7 @@ export interface SchoolStep {
 }
 
 /** What a browser does: follow the publisher's redirect to the gateway and on to the school. */
-export async function toSchool(gateway: TestGateway, school: TestSchool, authorizeUrl: URL): Promise<SchoolStep> {
+export async function toSchool(gateway: GatewayView, school: TestSchool, authorizeUrl: URL): Promise<SchoolStep> {
   const res = await get(authorizeUrl);
   if (res.status !== 303) throw new Error(`authorize answered ${res.status}: ${await res.text()}`);
   const { payload } = await school.readLoginRequest(res.headers.get('location')!, gateway.signing.jwks, gateway.url);
@@ -33,7 +36,7 @@ export const postAssertion = (returnTo: string, assertion: string) => postForm(r
 
 /** A whole login: publisher -> gateway -> school -> gateway -> publisher, then the token request. */
 export async function fullLogin(
-  gateway: TestGateway,
+  gateway: GatewayView,
   school: TestSchool,
   publisher: TestPublisher,
   pupil: PupilClaims,

@@ -8,6 +8,7 @@ import { createKeySchedule } from '../../src/crypto/key-schedule.js';
 import { createRootCache, type RootCache } from '../../src/crypto/root-cache.js';
 import { generateSigningKey, signingKeysOf, type SigningKeys } from '../../src/crypto/signing-keys.js';
 import { createLogger } from '../../src/logger.js';
+import type { Lifecycle } from '../../src/ops/lifecycle.js';
 import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { RATE_LIMIT_PREFIX } from '../../src/ops/rate-limit.js';
@@ -43,6 +44,7 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** A migrated database: the seed is imported into it, the registry snapshot read from it, the admin API on. Closed with the gateway. */
   db?: Db;
+  lifecycle?: Lifecycle;
 }
 
 /** The real app, listening on an ephemeral loopback port. */
@@ -89,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     signing,
     roots,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
   return { url: config.ISSUER, app, kv, config, signing, roots, logs, registryOf: registry, close: () => app.close() };

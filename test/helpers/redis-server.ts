@@ -4,10 +4,11 @@ import { freePort } from './net.js';
 /** A private redis-server on a loopback port that a test may stop and start again. */
 export class DisposableRedis {
   private process: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly extraArgs: string[]) {}
 
-  static async start(): Promise<DisposableRedis> {
-    const redis = new DisposableRedis(await freePort());
+  /** `extraArgs` go to redis-server as given (e.g. the eviction policy production uses). */
+  static async start(extraArgs: string[] = []): Promise<DisposableRedis> {
+    const redis = new DisposableRedis(await freePort(), extraArgs);
     await redis.up();
     return redis;
   }
@@ -17,7 +18,7 @@ export class DisposableRedis {
   }
 
   async up(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.process = child;

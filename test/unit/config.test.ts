@@ -70,3 +70,31 @@ describe('configuration (DESIGN.md section 10)', () => {
     ]);
   });
 });
+
+describe('operations settings (docs/operations.md)', () => {
+  it('reads TRUST_PROXY as a list of addresses and CIDR ranges, empty by default', () => {
+    expect(loadConfig({}).TRUST_PROXY).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,::1, fd00::/8' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
+  });
+
+  it('lists every bad operations value together', () => {
+    let problems = '';
+    try {
+      loadConfig({ TRUST_PROXY: '10.0.0.0/33,proxy.example', METRICS_PORT: 'x', METRICS_TOKEN: 'short', SHUTDOWN_TIMEOUT_MS: '10', MAX_EVENT_LOOP_DELAY_MS: '-1' });
+    } catch (err) {
+      problems = (err as ConfigError).problems.join('\n');
+    }
+    for (const name of ['TRUST_PROXY', 'METRICS_PORT', 'METRICS_TOKEN', 'SHUTDOWN_TIMEOUT_MS', 'MAX_EVENT_LOOP_DELAY_MS']) expect(problems).toContain(name);
+  });
+
+  it('keeps the drain inside the shutdown bound and the metrics port off the main port', () => {
+    expect(() => loadConfig({ SHUTDOWN_DRAIN_MS: '10000', SHUTDOWN_TIMEOUT_MS: '10000' })).toThrow(/SHUTDOWN_DRAIN_MS/);
+    expect(() => loadConfig({ PORT: '3000', METRICS_PORT: '3000' })).toThrow(/METRICS_PORT/);
+    expect(loadConfig({ SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '20000', METRICS_PORT: '9464' })).toMatchObject({ SHUTDOWN_DRAIN_MS: 5000, METRICS_PORT: 9464 });
+  });
+
+  it('masks the metrics token', () => {
+    const token = 'metrics-token-0123456789-abcdefghijkl';
+    expect(JSON.stringify(describeConfig(loadConfig({ METRICS_TOKEN: token })))).not.toContain(token);
+  });
+});

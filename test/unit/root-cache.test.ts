@@ -18,10 +18,10 @@ describe('root cache: in-process LRU, then the shared KV, then scrypt', () => {
     const expected = await rootOf(keys, input, cost);
     expect(await first.rootFor(input)).toEqual(expected);
     expect(await first.rootFor(input)).toEqual(expected);
-    expect(first.stats).toEqual({ memoryHits: 1, kvHits: 0, computed: 1 });
+    expect(first.stats).toEqual({ memoryHits: 1, kvHits: 0, computed: 1, scryptInFlight: 0 });
     const second = createRootCache(keys, kv, { cost });
     expect(await second.rootFor(input)).toEqual(expected);
-    expect(second.stats).toEqual({ memoryHits: 0, kvHits: 1, computed: 0 });
+    expect(second.stats).toEqual({ memoryHits: 0, kvHits: 1, computed: 0, scryptInFlight: 0 });
   });
 
   it('stores the root under a keyed hash: the KV holds neither the school nor the pupil key', async () => {
@@ -38,6 +38,17 @@ describe('root cache: in-process LRU, then the shared KV, then scrypt', () => {
     const roots = await Promise.all(Array.from({ length: 20 }, () => cache.rootFor(pupilInput('12AB', 'concurrent'))));
     expect(new Set(roots.map((r) => r.toString('hex'))).size).toBe(1);
     expect(cache.stats.computed).toBe(1);
+  });
+
+  it('counts scrypt derivations in flight for the queue-length gauge', async () => {
+    const slow = { N: 2 ** 14, r: 8, p: 1 };
+    const cache = createRootCache(keys, new MemoryKv(), { cost: slow });
+    const pending = ['a', 'b', 'c'].map((k) => cache.rootFor(pupilInput('12AB', `queued-${k}`)));
+    // The KV misses resolve in microtasks; the three scrypt runs (tens of ms each) are then queued.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.stats.scryptInFlight).toBe(3);
+    await Promise.all(pending);
+    expect(cache.stats).toMatchObject({ scryptInFlight: 0, computed: 3 });
   });
 
   it('fails open when the KV is down: the same root, computed, and the error reported', async () => {
