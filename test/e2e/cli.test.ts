@@ -1,25 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adminClient } from '../helpers/admin.js';
+import { runCli } from '../helpers/cli.js';
 import { makeWorld } from '../helpers/fixture.js';
 import { GatewayProcess } from '../helpers/gateway-process.js';
 
 // The operator's first steps with the CLI (README), on the embedded database:
 // an operator token, a seed import, the school list; then the gateway accepts the token.
 
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]) => runCli(args, env);
 
 describe('admin CLI', () => {
   it('creates an operator token, imports a seed idempotently, lists schools, and the gateway accepts the token', async () => {
