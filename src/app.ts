@@ -16,6 +16,7 @@ import { registerHealth } from './ops/health.js';
 import { reportKvErrors } from './ops/kv-errors.js';
 import { Lifecycle } from './ops/lifecycle.js';
 import { registerLoadShedding } from './ops/load-shedding.js';
+import { reportDbErrors } from './ops/db-errors.js';
 import { createMetrics, listenMetrics, registerMetricsRoute } from './ops/metrics.js';
 import { registerDraining } from './ops/shutdown.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
@@ -104,7 +105,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerUserinfo(app, ctx);
   const durable = deps.durable;
   if (durable) {
-    await registerAdmin(app, { config, clock, kv, db: durable.db, snapshot: durable.sync.snapshot, notices: durable.sync.notices });
+    const db = reportDbErrors(durable.db, (operation) => ctx.metrics.dbError(operation));
+    // Reported, never critical: logins go on from the snapshot while the database is away (DESIGN.md section 9).
+    lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await db.query('select 1')) });
+    await registerAdmin(app, { config, clock, kv, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices });
     app.addHook('onClose', async () => {
       await durable.sync.close();
       await durable.db.close();

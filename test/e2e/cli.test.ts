@@ -6,6 +6,7 @@ import { adminClient } from '../helpers/admin.js';
 import { runCli } from '../helpers/cli.js';
 import { makeWorld } from '../helpers/fixture.js';
 import { GatewayProcess } from '../helpers/gateway-process.js';
+import { EMBEDDED_ENV } from '../helpers/env.js';
 
 // The operator's first steps with the CLI (README), on the embedded database:
 // an operator token, a seed import, the school list; then the gateway accepts the token.
@@ -15,7 +16,7 @@ const cli = (env: Record<string, string>, ...args: string[]) => runCli(args, env
 describe('admin CLI', () => {
   it('creates an operator token, imports a seed idempotently, lists schools, and the gateway accepts the token', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-cli-'));
-    const env = { DATA_DIR: join(dir, 'data') };
+    const env = { ...EMBEDDED_ENV, DATA_DIR: join(dir, 'data') };
     const world = await makeWorld();
     await writeFile(join(dir, 'seed.json'), JSON.stringify(world.seed));
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
+import { EMBEDDED_ENV } from '../helpers/env.js';
 
 // npm start's entry point, as an operator runs it: embedded defaults, keys
 // created in DATA_DIR once, an invalid seed or config refused with every problem.
@@ -33,7 +34,7 @@ function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
 describe('start-up', () => {
   it('starts on embedded defaults, creates its keys once (mode 0600) and reuses them, and shuts down on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-start-'));
-    const env = { DATA_DIR: join(dir, 'data'), PORT: String(await freePort()) };
+    const env = { ...EMBEDDED_ENV, DATA_DIR: join(dir, 'data'), PORT: String(await freePort()) };
     const first = await runMain(env, /"msg":"gateway ready"/);
     expect(first.out).toContain('"msg":"gateway ready"');
     expect(first.out).toContain('"msg":"shutting down"');

@@ -87,7 +87,7 @@ describe('the production build with the compose environment', () => {
   it('is live and ready, logs its configuration with secrets masked, and serves metrics on its own port', async () => {
     expect((await get(`${url}/healthz`)).status).toBe(200);
     const ready = await get(`${url}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ready', checks: { kv: 'ok', snapshot: 'ok' } } });
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ready', checks: { kv: 'ok', snapshot: 'ok', database: 'ok' } } });
     const config = logEntries(gateway).find((e) => e.msg === 'configuration')?.config as Record<string, unknown>;
     expect(config).toMatchObject({ NODE_ENV: 'production', PSEUDONYM_MASTER_KEY: '***' });
     expect(gateway.lines.join('\n')).not.toContain(masterKey);
