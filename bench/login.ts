@@ -4,6 +4,7 @@
 // Both servers run as child processes; this process generates the load.
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
+//   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,11 +18,14 @@ import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-clien
 import { startServer, type ServerHandle } from './lib/child.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
 import { freePort } from '../test/helpers/net.js';
+import { freshPgDatabase } from '../test/helpers/db.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// As in production: PostgreSQL beside Redis (a fresh database of its own, dropped after), not embedded PGlite.
+process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const CONCURRENCY = 16;
 const PUPILS = 500;
 const COLD_LOGINS = 20;
@@ -35,7 +39,7 @@ function check(phase: string, r: LoadResult): LoadResult {
 }
 
 
-async function startGateway(dir: string): Promise<{ server: ServerHandle; world: BenchWorld }> {
+async function startGateway(dir: string, databaseUrl: string): Promise<{ server: ServerHandle; world: BenchWorld }> {
   const school = await generateKeyPair('ES256', { extractable: true });
   const client = await generateKeyPair('ES256', { extractable: true });
   const port = await freePort();
@@ -59,7 +63,7 @@ async function startGateway(dir: string): Promise<{ server: ServerHandle; world:
     // The production path: tsc output run by node, as the container runs it.
     [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../dist/main.js', import.meta.url))],
     {
-      PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, LOG_LEVEL: 'info', NODE_ENV: 'development',
+      PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', NODE_ENV: 'development',
       // All load comes from one loopback address: the limits still count every request (their cost is measured), but never refuse.
       ...Object.fromEntries(RATE_LIMITS.map((name) => [name, '10000000'])),
     },
@@ -70,7 +74,8 @@ async function startGateway(dir: string): Promise<{ server: ServerHandle; world:
 
 async function measureGateway() {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
-  const { server, world } = await startGateway(dir);
+  const database = await freshPgDatabase();
+  const { server, world } = await startGateway(dir, database.url);
   let next = 0;
   const pupil = () => `pupil-${next++ % PUPILS}`;
   const { login, close } = makeGatewayLogin(world, pupil);
@@ -92,6 +97,7 @@ async function measureGateway() {
   } finally {
     await close();
     await server.stop();
+    await database.drop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -140,10 +146,8 @@ async function main() {
   });
   redis.disconnect();
 
-  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    stdio: 'inherit',
-  });
+  // The production build (tsc and the SQL migrations), as the container builds it.
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
   const cryptoMs = await measureLoginCrypto();
   const gw = await measureGateway();
   const base = await measureBaseline();
