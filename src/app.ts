@@ -28,6 +28,7 @@ import type { Registry } from './store/registry.js';
 import { registerAdmin } from './admin/index.js';
 import type { Db } from './store/db.js';
 import type { RegistrySync } from './store/registry-sync.js';
+import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +43,8 @@ export interface AppDeps {
   durable?: { db: Db; sync: RegistrySync };
   /** Shared with main.ts, which starts draining on SIGTERM. */
   lifecycle?: Lifecycle;
+  /** Only for an app without `durable` (tests): where disclosures go. With `durable` the ledger is the database. */
+  ledger?: DisclosureLedger;
 }
 
 /** Build the gateway from its config and ports. main.ts listens; tests build the same app. */
@@ -58,7 +61,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onKvError: (err) => logger.warn({ err }, 'pseudonym cache unavailable, computing'),
     });
   const lifecycle = deps.lifecycle ?? new Lifecycle();
-  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics };
+  const durable = deps.durable;
+  const db = durable && reportDbErrors(durable.db, (operation) => metrics.dbError(operation));
+  const ledger = db
+    ? createLedger({ db, kv, countFlushMs: config.LEDGER_COUNT_FLUSH_SECONDS * 1000, onError: (err, what) => logger.warn({ err }, what) })
+    : deps.ledger;
+  // A release that cannot be recorded must not happen (DESIGN.md section 7): no ledger, no app.
+  if (!ledger) throw new Error('a disclosure ledger is required: give the app its database (durable)');
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger };
 
   const app = Fastify({
     loggerInstance: logger,
@@ -103,14 +113,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLogout(app, ctx);
   registerToken(app, ctx);
   registerUserinfo(app, ctx);
-  const durable = deps.durable;
-  if (durable) {
-    const db = reportDbErrors(durable.db, (operation) => ctx.metrics.dbError(operation));
+  if (durable && db) {
     // Reported, never critical: logins go on from the snapshot while the database is away (DESIGN.md section 9).
     lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await db.query('select 1')) });
     await registerAdmin(app, { config, clock, kv, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices });
     app.addHook('onClose', async () => {
       await durable.sync.close();
+      await ledger.close();
       await durable.db.close();
     });
   }

@@ -100,6 +100,15 @@ export const envSchema = z.object({
     METRICS_TOKEN: z.string().min(32).optional(),
     SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
     SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
+    // Privacy rights (docs/privacy.md): repeated releases are counted into the ledger this
+    // often; ledger rows older than the retention period are purged on the purge interval.
+    LEDGER_COUNT_FLUSH_SECONDS: intFromEnv(10, 1, 3600),
+    LEDGER_RETENTION_DAYS: intFromEnv(730, 1, 36_500),
+    LEDGER_PURGE_INTERVAL_SECONDS: intFromEnv(3600, 10, 7 * 86_400),
+    // Pseudonym resolution jobs: scrypt runs at most this many at a time per job, leaving
+    // the thread pool to logins; finished results are kept this long.
+    RESOLUTION_JOB_CONCURRENCY: intFromEnv(2, 1, 64),
+    RESOLUTION_JOB_TTL_SECONDS: intFromEnv(86_400, 60, 30 * 86_400),
   });
 
 export type Env = z.infer<typeof envSchema>;

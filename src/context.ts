@@ -5,6 +5,7 @@ import type { RootCache } from './crypto/root-cache.js';
 import type { SigningKeys } from './crypto/signing-keys.js';
 import type { Lifecycle } from './ops/lifecycle.js';
 import type { Metrics } from './ops/metrics.js';
+import type { DisclosureLedger } from './privacy/ledger.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -22,4 +23,6 @@ export interface GatewayContext {
   /** Readiness checks and close hooks (the database registers its own here). */
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
+  /** Every release is recorded here before its code is handed out (DESIGN.md section 7). */
+  readonly ledger: DisclosureLedger;
 }

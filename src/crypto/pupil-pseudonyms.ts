@@ -15,8 +15,9 @@ export async function pseudonymsAt(
   supplier: Supplier,
   pupil: { school: string; studentKey: string },
   deps: { keys: KeySchedule; roots: RootCache; now: number },
+  input: Buffer = pupilInput(pupil.school, pupil.studentKey),
 ): Promise<PupilPseudonyms> {
-  const root = await deps.roots.rootFor(pupilInput(pupil.school, pupil.studentKey));
+  const root = await deps.roots.rootFor(input);
   const key = deps.keys.supplier(supplier.id, supplier.keyVersion);
   return {
     sub: subjectPseudonym(key, root),

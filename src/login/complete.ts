@@ -1,5 +1,6 @@
 import { epochSeconds } from '../clock.js';
 import type { GatewayContext } from '../context.js';
+import { pupilInput, studentRef } from '../crypto/pseudonym.js';
 import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
 import { PageError } from '../errors.js';
 import { authorizationResponseUrl } from '../oidc/authorization-response.js';
@@ -10,8 +11,9 @@ import type { Pupil } from '../release/pupil.js';
 import type { Client, Licence, Supplier } from '../store/registry.js';
 
 // The end of every login, whichever way the pupil was authenticated (a fresh
-// school assertion or the SSO session): licence, pseudonyms, the released
-// claims, a single-use code, and the redirect back to the client.
+// school assertion or the SSO session), in order: the client, the licence,
+// the parents' objections, pseudonyms, the released claims, the disclosure
+// made durable in the ledger, a single-use code, and the redirect back.
 
 /** A client's verified authorization request, waiting for an authenticated pupil. */
 export interface AuthorizationRequest {
@@ -45,13 +47,21 @@ export function licenceFor(ctx: GatewayContext, client: Client, pupil: Pupil): L
   return licence;
 }
 
+/** DESIGN.md section 7: a parent's objection stops every release to that client (or supplier). */
+export function refuseObjected(ctx: GatewayContext, client: Client, supplier: Supplier, ref: string): void {
+  if (ctx.registry().objectsTo(ref, client.clientId, supplier.id)) throw new PageError('objection', 403, 'An objection stops releases to this client');
+}
+
 export async function completeAuthorization(
   ctx: GatewayContext, request: AuthorizationRequest, pupil: Pupil, authTime: number,
 ): Promise<Completed> {
   const { client, supplier } = registeredClient(ctx, request.clientId);
   const licence = licenceFor(ctx, client, pupil);
+  const input = pupilInput(pupil.school, pupil.studentKey);
+  const ref = studentRef(ctx.keys, input);
+  refuseObjected(ctx, client, supplier, ref);
   const now = ctx.clock.now();
-  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: ctx.keys, roots: ctx.roots, now });
+  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: ctx.keys, roots: ctx.roots, now }, input);
   const grant: Grant = {
     clientId: client.clientId,
     redirectUri: request.redirectUri,
@@ -63,10 +73,13 @@ export async function completeAuthorization(
     authTime: Math.min(authTime, epochSeconds(ctx.clock)),
     expiresAt: now + CODE_TTL_MS,
   };
+  const released = Object.keys(grant.claims);
+  // Durable before the code exists: a release that cannot be recorded does not happen.
+  await ctx.ledger.record({ school: pupil.school, studentRef: ref, client: client.clientId, supplier: supplier.id, claims: released, day: schoolDay(now) });
   const code = await issueCode(ctx.kv, grant);
   return {
     // 303 everywhere: after the school's POST the browser must turn it into a GET (RFC 9700 section 4.12).
     location: authorizationResponseUrl(request.redirectUri, { code }, request.state, ctx.issuer),
-    outcome: { client: client.clientId, school: pupil.school, released: Object.keys(grant.claims) },
+    outcome: { client: client.clientId, school: pupil.school, released },
   };
 }

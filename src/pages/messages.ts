@@ -34,6 +34,10 @@ const MESSAGES: Record<string, Message> = {
     nl: { title: 'Geen licentie', body: 'Je school heeft geen licentie voor dit lesmateriaal. Vraag je leraar of de schooladministratie.' },
     en: { title: 'No licence', body: 'Your school has no licence for this learning material. Ask your teacher or the school office.' },
   },
+  objection: {
+    nl: { title: 'Gegevens niet gedeeld', body: 'Je school heeft vastgelegd dat jouw gegevens niet met dit lesmateriaal gedeeld worden. Daarom kun je hier niet inloggen. Vraag je leraar of de schooladministratie.' },
+    en: { title: 'Data not shared', body: 'Your school has recorded that your data is not shared with this learning material, so you cannot log in here. Ask your teacher or the school office.' },
+  },
   unknown_product: {
     nl: { title: 'Onbekend lesmateriaal', body: 'Je school wilde lesmateriaal openen dat de inlogdienst niet kent. Vraag je leraar of de schooladministratie.' },
     en: { title: 'Unknown learning material', body: 'Your school tried to open learning material the login service does not know. Ask your teacher or the school office.' },

@@ -3,7 +3,8 @@ import type { GatewayContext } from '../context.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
 import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
-import { completeAuthorization, licenceFor, registeredClient } from '../login/complete.js';
+import { completeAuthorization, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
+import { pupilInput, studentRef } from '../crypto/pseudonym.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
 import { gatewayCookies, setCookie, type GatewayCookies } from '../session/cookies.js';
@@ -74,9 +75,10 @@ async function takeBoundLogin(ctx: GatewayContext, { claims, school }: VerifiedA
 function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: VerifiedAssertion, target: string): string {
   const registry = ctx.registry();
   if (!registry.clients.has(target)) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
-  const { client } = registeredClient(ctx, target);
+  const { client, supplier } = registeredClient(ctx, target);
   if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');
   licenceFor(ctx, client, pupil);
+  refuseObjected(ctx, client, supplier, studentRef(ctx.keys, pupilInput(pupil.school, pupil.studentKey)));
   request.outcome = { client: client.clientId, school: pupil.school, launch: true };
   const url = new URL(client.initiateLoginUri);
   url.searchParams.set('iss', ctx.issuer);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 import { seedSchema } from './seed-schema.js';
+import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy/objections.js';
 
 // The in-process snapshot the login path reads (DESIGN.md section 2): no I/O
 // on the hot path except a school's or client's remote JWKS, which jose
@@ -28,6 +29,8 @@ export interface Registry {
   readonly suppliers: ReadonlyMap<string, Supplier>;
   readonly clients: ReadonlyMap<string, Client>;
   licencesFor(school: string, clientId: string): readonly Licence[];
+  /** Parents' objections (DESIGN.md section 7): true when this pupil's data must not go to this client. */
+  objectsTo: ObjectsTo;
 }
 
 /** A client as stored: the secret replaced by its SHA-256 (hex), never kept itself. */
@@ -120,7 +123,7 @@ export function seedProblems(seed: Seed | StoredSeed): string[] {
   return problems;
 }
 
-export function buildRegistry(seed: Seed | StoredSeed): Registry {
+export function buildRegistry(seed: Seed | StoredSeed, objections: readonly ObjectionTarget[] = []): Registry {
   const problems = seedProblems(seed);
   if (problems.length) throw new SeedError(problems);
 
@@ -155,8 +158,13 @@ export function buildRegistry(seed: Seed | StoredSeed): Registry {
     suppliers: new Map(seed.suppliers.map((s) => [s.id, Object.freeze(s)])),
     clients,
     licencesFor: (school: string, clientId: string) => licences.get(`${school}\0${clientId}`) ?? [],
+    objectsTo: objectionIndex(objections),
   });
 }
+
+/** The same registrations (and their JWKS caches) with another set of objections. */
+export const withObjections = (registry: Registry, objections: readonly ObjectionTarget[]): Registry =>
+  Object.freeze({ ...registry, objectsTo: objectionIndex(objections) });
 
 /** Parse and check a seed document; throws SeedError listing every problem. */
 export function parseSeed(document: unknown): Seed {

@@ -1,7 +1,8 @@
 import type { Queryable } from './db.js';
 import { allLicences } from './licences.js';
 import { allRegistrations } from './registrations.js';
-import { buildRegistry, type Registry, type StoredClient, type StoredSeed } from './registry.js';
+import { buildRegistry, withObjections, type Registry, type StoredClient, type StoredSeed } from './registry.js';
+import { allObjectionTargets } from '../privacy/objections.js';
 import type { SchoolReg, SupplierReg } from './seed-schema.js';
 import { stableJson } from './stable-json.js';
 
@@ -20,6 +21,7 @@ export async function loadStoredSeed(q: Queryable): Promise<StoredSeed> {
 
 export class RegistrySnapshot {
   private fingerprint = '';
+  private objectionsFingerprint = '[]';
   private running: Promise<boolean> | undefined;
   private queued: Promise<boolean> | undefined;
 
@@ -62,11 +64,15 @@ export class RegistrySnapshot {
 
   private async reload(): Promise<boolean> {
     const seed = await loadStoredSeed(this.db);
+    const objections = await allObjectionTargets(this.db);
     const fingerprint = stableJson(seed);
-    // Unchanged data keeps the same registry, and with it the remote JWKS caches.
-    if (fingerprint === this.fingerprint) return false;
-    this.current = buildRegistry(seed);
+    const objectionsFingerprint = JSON.stringify(objections);
+    // Unchanged registrations keep the same registry, and with it the remote JWKS caches.
+    if (fingerprint !== this.fingerprint) this.current = buildRegistry(seed, objections);
+    else if (objectionsFingerprint !== this.objectionsFingerprint) this.current = withObjections(this.current, objections);
+    else return false;
     this.fingerprint = fingerprint;
+    this.objectionsFingerprint = objectionsFingerprint;
     return true;
   }
 }

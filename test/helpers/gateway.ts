@@ -17,6 +17,7 @@ import { freePort } from './net.js';
 import type { Db } from '../../src/store/db.js';
 import { startRegistrySync } from '../../src/store/registry-sync.js';
 import { importSeed } from '../../src/store/seed-import.js';
+import { memoryLedger, type MemoryLedger } from './memory-ledger.js';
 
 /** Cheap scrypt for tests; the vectors test covers the production cost separately. */
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -30,6 +31,8 @@ export interface TestGateway {
   readonly roots: RootCache;
   /** Every log line the gateway wrote, as raw JSON text. */
   readonly logs: string[];
+  /** Without a database: the releases the gateway recorded. */
+  readonly ledger?: MemoryLedger;
   /** The registry snapshot logins read now. */
   readonly registryOf: () => ReturnType<typeof buildRegistry>;
   close(): Promise<void>;
@@ -80,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     const fixed = buildRegistry(parseSeed(options.seed));
     registry = () => fixed;
   }
+  const ledger = options.db ? undefined : memoryLedger();
   const roots = createRootCache(keys, kv, { cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P } });
   const app = await buildApp({
     config,
@@ -87,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     kv,
     registry,
     ...(durable ? { durable } : {}),
+    ...(ledger ? { ledger } : {}),
     keys,
     signing,
     roots,
@@ -94,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
-  return { url: config.ISSUER, app, kv, config, signing, roots, logs, registryOf: registry, close: () => app.close() };
+  return { url: config.ISSUER, app, kv, config, signing, roots, logs, ...(ledger ? { ledger } : {}), registryOf: registry, close: () => app.close() };
 }
 
 

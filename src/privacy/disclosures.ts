@@ -1,0 +1,100 @@
+import type { Queryable } from '../store/db.js';
+
+// The disclosure ledger's table (DESIGN.md section 7; migration 002): what
+// was released to whom, per pupil and school day, by student ref and claim
+// names only. Every read and write names the school.
+
+/** One release, or several of the same set on the same day (`count`). */
+export interface Disclosure {
+  readonly school: string;
+  /** DESIGN.md section 3: lower-case hex HMAC(k_ref, school "\0" studentKey). */
+  readonly studentRef: string;
+  readonly client: string;
+  readonly supplier: string;
+  /** Released claim names, sorted. */
+  readonly claims: readonly string[];
+  /** The Dutch school day, YYYY-MM-DD. */
+  readonly day: string;
+}
+
+/** The claim set as the table keeps it: sorted names joined with ','. */
+export const claimSet = (claims: readonly string[]): string => [...claims].sort().join(',');
+export const claimNames = (set: string): string[] => (set === '' ? [] : set.split(','));
+
+/** What makes one ledger row: the same pupil, client, claim set and day. */
+export const disclosureKey = (d: Disclosure): string => `${d.studentRef}:${d.day}:${d.client}:${claimSet(d.claims)}`;
+
+const columns = (rows: readonly (Disclosure & { count: number })[]) => [
+  rows.map((r) => r.school),
+  rows.map((r) => r.studentRef),
+  rows.map((r) => r.client),
+  rows.map((r) => r.supplier),
+  rows.map((r) => claimSet(r.claims)),
+  rows.map((r) => r.day),
+  rows.map((r) => r.count),
+];
+
+/**
+ * Record releases durably, as one statement for a whole batch (group commit).
+ * Rows that exist already count up. Rows of one batch must have distinct keys.
+ */
+export async function insertDisclosures(q: Queryable, rows: readonly (Disclosure & { count: number })[]): Promise<void> {
+  if (!rows.length) return;
+  await q.query(
+    `INSERT INTO disclosures (school_id, student_ref, client_id, supplier_id, claims, day, count)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::int[])
+     ON CONFLICT (school_id, student_ref, client_id, claims, day) DO UPDATE SET count = disclosures.count + excluded.count`,
+    columns(rows),
+  );
+}
+
+/**
+ * Count further releases of rows already recorded. Only updates: a row erased
+ * meanwhile stays erased.
+ */
+export async function addDisclosureCounts(q: Queryable, rows: readonly (Disclosure & { count: number })[]): Promise<void> {
+  if (!rows.length) return;
+  await q.query(
+    `UPDATE disclosures d SET count = d.count + u.count
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::int[])
+       AS u(school_id, student_ref, client_id, supplier_id, claims, day, count)
+     WHERE d.school_id = u.school_id AND d.student_ref = u.student_ref AND d.client_id = u.client_id
+       AND d.claims = u.claims AND d.day = u.day`,
+    columns(rows),
+  );
+}
+
+export interface DisclosureRow {
+  school: string;
+  studentRef: string;
+  client: string;
+  supplier: string;
+  claims: string[];
+  day: string;
+  count: number;
+}
+
+interface Row {
+  school_id: string;
+  student_ref: string;
+  client_id: string;
+  supplier_id: string;
+  claims: string;
+  day: string;
+  count: number;
+}
+
+const toRow = (r: Row): DisclosureRow => ({
+  school: r.school_id, studentRef: r.student_ref, client: r.client_id, supplier: r.supplier_id,
+  claims: claimNames(r.claims), day: String(r.day), count: Number(r.count),
+});
+
+/** Every ledger row of one pupil of one school, oldest first. */
+export async function disclosuresOf(q: Queryable, school: string, studentRef: string): Promise<DisclosureRow[]> {
+  const rows = await q.query<Row>(
+    `SELECT school_id, student_ref, client_id, supplier_id, claims, day::text AS day, count FROM disclosures
+     WHERE school_id = $1 AND student_ref = $2 ORDER BY day, client_id, claims`,
+    [school, studentRef],
+  );
+  return rows.map(toRow);
+}
