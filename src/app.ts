@@ -116,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (durable && db) {
     // Reported, never critical: logins go on from the snapshot while the database is away (DESIGN.md section 9).
     lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await db.query('select 1')) });
-    await registerAdmin(app, { config, clock, kv, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices });
+    await registerAdmin(app, { config, clock, kv, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, roots });
     app.addHook('onClose', async () => {
       await durable.sync.close();
       await ledger.close();

@@ -80,8 +80,9 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
     return { actor: token.id, school: token.school };
   }
 
-  // After body parsing, before validation: an unauthenticated or foreign caller learns nothing from validation errors.
-  scope.addHook('preValidation', async (request) => {
+  // Before the body is read: an unauthenticated or foreign caller learns nothing from validation
+  // errors, and never makes the server parse a body (the pseudonym-job routes take megabytes).
+  scope.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === 'public' || access === undefined) return;
     const principal = await authenticate(request);
@@ -92,7 +93,7 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
   });
 }
 
-/** The authenticated caller; the preValidation hook guarantees one on every non-public route. */
+/** The authenticated caller; the onRequest hook guarantees one on every non-public route. */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('admin route reached without a principal');
   return request.principal;

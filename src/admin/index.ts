@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { KeySchedule } from '../crypto/key-schedule.js';
+import type { RootCache } from '../crypto/root-cache.js';
 import { limitByAddress, perMinute } from '../ops/rate-limit.js';
 import type { Db } from '../store/db.js';
 import type { Kv } from '../store/kv.js';
@@ -10,6 +12,10 @@ import type { RegistryNotices } from '../store/registry-notices.js';
 import type { RegistrySnapshot } from '../store/snapshot.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth, requireAccessRules, type AdminRoute } from './auth.js';
+import { registerBreachScopeRoutes } from './breach-scope-routes.js';
+import { registerPseudonymJobRoutes } from './pseudonym-job-routes.js';
+import { createResolutionJobs } from '../privacy/resolution-jobs.js';
+import { jobStore } from '../privacy/resolution-job-store.js';
 import { registerLicenceRoutes } from './licence-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
@@ -29,7 +35,13 @@ export interface AdminContext {
   db: Db;
   snapshot: Pick<RegistrySnapshot, 'refresh'>;
   notices: RegistryNotices;
+  /** Pseudonym derivation for the school's own pupils (results back to pupils, breach scope). */
+  keys: KeySchedule;
+  roots: Pick<RootCache, 'rootFor'>;
 }
+
+/** Resolution jobs running at once in one process; more are refused (503) until one ends. */
+const MAX_RUNNING_JOBS = 2;
 
 export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   const routes: AdminRoute[] = [];
@@ -72,6 +84,13 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     registerLicenceRoutes(scope, deps);
     registerTokenRoutes(scope, deps);
     registerAuditRoutes(scope, deps);
+    const jobs = createResolutionJobs({
+      store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, keys: ctx.keys, roots: ctx.roots,
+      concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),
+    });
+    scope.addHook('onClose', () => jobs.close());
+    registerPseudonymJobRoutes(scope, { db: ctx.db, jobs });
+    registerBreachScopeRoutes(scope, { db: ctx.db, keys: ctx.keys });
     scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());
   }, { prefix: ADMIN_PREFIX });
 }

@@ -6,6 +6,7 @@ import { adminCall, adminClient } from '../helpers/admin.js';
 import { TestClock } from '../helpers/clock.js';
 import { pgliteTestDb, type TestDb } from '../helpers/db.js';
 import { makeWorld, type World } from '../helpers/fixture.js';
+import { waitForJob } from '../helpers/resolution.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 // DESIGN.md section 8: a school admin reads and changes only its own school.
@@ -25,7 +26,7 @@ describe('admin access matrix', () => {
   let routes: AdminRoute[];
   const clock = new TestClock();
   const tokens = { a: '', revoked: '', expiring: '' };
-  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '' };
+  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aJob: '', bJob: '' };
 
   beforeAll(async () => {
     world = await makeWorld();
@@ -44,6 +45,11 @@ describe('admin access matrix', () => {
     const licences = async (school: string) => (await operator.get(`/schools/${school}/licences`)).body.items as { id: string }[];
     ids.aLicence = (await licences(A))[0]!.id;
     ids.bLicence = (await licences(B))[0]!.id;
+    // A finished pseudonym job of each school (its result is readable).
+    for (const [school, key] of [[A, 'aJob'], [B, 'bJob']] as const) {
+      ids[key] = (await operator.post(`/schools/${school}/pseudonym-jobs`, { supplier: 'uitgever-b', studentKeys: ['leerling-1'] })).body.id;
+      await waitForJob(operator, `/schools/${school}/pseudonym-jobs/${ids[key]}`);
+    }
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();
@@ -53,9 +59,9 @@ describe('admin access matrix', () => {
   /** A path for the route, naming either school B's resources or resources that do not exist. */
   function pathFor(route: AdminRoute, target: 'b' | 'missing' | 'a'): string {
     const values: Record<string, Record<string, string>> = {
-      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a' },
-      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b' },
-      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier' },
+      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a', jobId: ids.aJob },
+      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b', jobId: ids.bJob },
+      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', jobId: randomUUID() },
     };
     if (route.url.startsWith('/admin/v1/operator-tokens/')) values.b!.tokenId = ids.operatorToken;
     return route.url.replace('/admin/v1', '').replace(/:([A-Za-z]+)/g, (_m, name: string) => {
