@@ -88,7 +88,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
       store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, keys: ctx.keys, roots: ctx.roots,
       concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),
     });
-    scope.addHook('onClose', () => jobs.close());
+    // preClose: the jobs record their end while the KV is still open (it closes in onClose).
+    scope.addHook('preClose', () => jobs.close());
     registerPseudonymJobRoutes(scope, { db: ctx.db, jobs });
     registerBreachScopeRoutes(scope, { db: ctx.db, keys: ctx.keys });
     scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());

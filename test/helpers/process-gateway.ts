@@ -34,9 +34,12 @@ export interface GatewayProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Start `node <main>` with exactly `env` (plus nothing from this process), and wait for "gateway ready". */
-export async function startProcess(main: string, env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `node <main>` with exactly `env` (plus nothing from this process), and wait for "gateway ready".
+ * `nodeArgs` go before main: `['--import', 'tsx']` runs src/main.ts without a build.
+ */
+export async function startProcess(main: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onChunk = (chunk: Buffer) => {
