@@ -5,77 +5,36 @@
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
-import { Redis } from 'ioredis';
 import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-client.js';
 import { measureLoginCrypto } from './crypto.js';
-import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
+import { makeGatewayLogin, smokeGateway } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
+import { buildProduction, REDIS_URL, requireRedis, startBenchGateway } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
-import { freePort } from '../test/helpers/net.js';
 import { freshPgDatabase } from '../test/helpers/db.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
-const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-// As in production: PostgreSQL beside Redis (a fresh database of its own, dropped after), not embedded PGlite.
-process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const CONCURRENCY = 16;
 const PUPILS = 500;
 const COLD_LOGINS = 20;
 const tsx = import.meta.resolve('tsx');
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const RATE_LIMITS = ['RATE_LIMIT_TOKEN_PER_MIN', 'RATE_LIMIT_TOKEN_IP_PER_MIN', 'RATE_LIMIT_ASSERTION_PER_MIN', 'RATE_LIMIT_ASSERTION_ISSUER_PER_MIN'];
 
 function check(phase: string, r: LoadResult): LoadResult {
   if (r.errors > 0 || r.count === 0) throw new Error(`${phase}: ${r.count} logins, ${r.errors} errors; first: ${r.firstError ?? 'none'}`);
   return r;
 }
 
-
-async function startGateway(dir: string, databaseUrl: string): Promise<{ server: ServerHandle; world: BenchWorld }> {
-  const school = await generateKeyPair('ES256', { extractable: true });
-  const client = await generateKeyPair('ES256', { extractable: true });
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const world: BenchWorld = {
-    url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb',
-    clientKey: client.privateKey, clientKid: 'bench-client', schoolId: '12AB',
-    schoolIssuer: 'https://idp.bench-school.example', schoolKey: school.privateKey, schoolKid: 'bench-school',
-  };
-  const seed = {
-    schools: [{ id: '12AB', name: 'Bench School', issuer: world.schoolIssuer, loginUrl: `${world.schoolIssuer}/login`,
-      jwks: { keys: [{ ...(await exportJWK(school.publicKey)), kid: world.schoolKid, alg: 'ES256', use: 'sig' }] } }],
-    suppliers: [{ id: 'bench-supplier', name: 'Bench Supplier' }],
-    clients: [{ clientId: world.clientId, supplier: 'bench-supplier', name: 'Bench App', redirectUris: [world.redirectUri],
-      jwks: { keys: [{ ...(await exportJWK(client.publicKey)), kid: world.clientKid, alg: 'ES256', use: 'sig' }] },
-      claims: ['school', 'role', 'grade', 'groups'] }],
-    licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
-  };
-  await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
-  const server = await startServer(
-    // The production path: tsc output run by node, as the container runs it.
-    [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../dist/main.js', import.meta.url))],
-    {
-      PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', NODE_ENV: 'development',
-      // All load comes from one loopback address: the limits still count every request (their cost is measured), but never refuse.
-      ...Object.fromEntries(RATE_LIMITS.map((name) => [name, '10000000'])),
-    },
-    /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
-  );
-  return { server, world };
-}
-
 async function measureGateway() {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
   const database = await freshPgDatabase();
-  const { server, world } = await startGateway(dir, database.url);
+  const { server, world } = await startBenchGateway(dir, database.url);
   let next = 0;
   const pupil = () => `pupil-${next++ % PUPILS}`;
   const { login, close } = makeGatewayLogin(world, pupil);
@@ -140,14 +99,8 @@ async function measureBaseline() {
 }
 
 async function main() {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  await redis.connect().then(() => redis.ping()).catch(() => {
-    throw new Error(`Redis is not reachable at ${REDIS_URL}: the benchmark measures the gateway with Redis`);
-  });
-  redis.disconnect();
-
-  // The production build (tsc and the SQL migrations), as the container builds it.
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  await requireRedis();
+  buildProduction();
   const cryptoMs = await measureLoginCrypto();
   const gw = await measureGateway();
   const base = await measureBaseline();

@@ -1,0 +1,73 @@
+// The gateway as the benchmarks run it: the production build (tsc output and
+// the SQL migrations, as the container builds it) in a child process, with
+// Redis and a PostgreSQL database of its own, one bench school, supplier,
+// client and licence.
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { BenchWorld } from '../gateway-client.js';
+import { freePort } from '../../test/helpers/net.js';
+import { startServer, type ServerHandle } from './child.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// As in production: PostgreSQL beside Redis (a fresh database of its own, dropped after), not embedded PGlite.
+process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const RATE_LIMITS = ['RATE_LIMIT_TOKEN_PER_MIN', 'RATE_LIMIT_TOKEN_IP_PER_MIN', 'RATE_LIMIT_ASSERTION_PER_MIN', 'RATE_LIMIT_ASSERTION_ISSUER_PER_MIN', 'RATE_LIMIT_ADMIN_PER_MIN'];
+
+/** Refuse to measure without Redis: the figures are those of the gateway with Redis. */
+export async function requireRedis(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await redis.connect().then(() => redis.ping()).catch(() => {
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: the benchmark measures the gateway with Redis`);
+  });
+  redis.disconnect();
+}
+
+/** `npm run build`: what the container runs. */
+export function buildProduction(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
+}
+
+export interface BenchGateway {
+  server: ServerHandle;
+  world: BenchWorld;
+}
+
+/** Write the bench registrations into `dir` and start `node dist/main.js` on them; `env` adds to the defaults. */
+export async function startBenchGateway(dir: string, databaseUrl: string, env: Record<string, string> = {}): Promise<BenchGateway> {
+  const school = await generateKeyPair('ES256', { extractable: true });
+  const client = await generateKeyPair('ES256', { extractable: true });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const world: BenchWorld = {
+    url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb',
+    clientKey: client.privateKey, clientKid: 'bench-client', schoolId: '12AB',
+    schoolIssuer: 'https://idp.bench-school.example', schoolKey: school.privateKey, schoolKid: 'bench-school',
+  };
+  const seed = {
+    schools: [{ id: '12AB', name: 'Bench School', issuer: world.schoolIssuer, loginUrl: `${world.schoolIssuer}/login`,
+      jwks: { keys: [{ ...(await exportJWK(school.publicKey)), kid: world.schoolKid, alg: 'ES256', use: 'sig' }] } }],
+    suppliers: [{ id: 'bench-supplier', name: 'Bench Supplier' }],
+    clients: [{ clientId: world.clientId, supplier: 'bench-supplier', name: 'Bench App', redirectUris: [world.redirectUri],
+      jwks: { keys: [{ ...(await exportJWK(client.publicKey)), kid: world.clientKid, alg: 'ES256', use: 'sig' }] },
+      claims: ['school', 'role', 'grade', 'groups'] }],
+    licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
+  };
+  await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
+  const server = await startServer(
+    // The production path: tsc output run by node, as the container runs it.
+    [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../../dist/main.js', import.meta.url))],
+    {
+      PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', NODE_ENV: 'development',
+      // All load comes from one loopback address: the limits still count every request (their cost is measured), but never refuse.
+      ...Object.fromEntries(RATE_LIMITS.map((name) => [name, '10000000'])),
+      ...env,
+    },
+    /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
+  );
+  return { server, world };
+}
