@@ -105,7 +105,7 @@ export const envSchema = z.object({
     LEDGER_COUNT_FLUSH_SECONDS: intFromEnv(10, 1, 3600),
     LEDGER_RETENTION_DAYS: intFromEnv(730, 1, 36_500),
     LEDGER_PURGE_INTERVAL_SECONDS: intFromEnv(3600, 10, 7 * 86_400),
-    // Pseudonym resolution jobs: scrypt runs at most this many at a time per job, leaving
+    // Pseudonym resolution jobs: scrypt runs at most this many at a time per process, leaving
     // the thread pool to logins; finished results are kept this long.
     RESOLUTION_JOB_CONCURRENCY: intFromEnv(2, 1, 64),
     RESOLUTION_JOB_TTL_SECONDS: intFromEnv(86_400, 60, 30 * 86_400),
