@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -94,14 +95,17 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
     if (!(await getRegistration(deps.db, 'school', school))) throw notFound();
     const supplier = await supplierOf(request.body.supplier);
     const { studentKeys, groupKeys } = request.body;
-    const job = await deps.jobs.start({ school, supplier, studentKeys, groupKeys }).catch((err: unknown) => {
-      if (err instanceof JobsBusyError) throw new Problem('jobs_busy', 503, 'Too many resolution jobs are running, try again later', [], BUSY_RETRY_AFTER_S);
-      throw err;
-    });
-    // Linking pseudonyms back to pupils is accountable: who, when, which supplier, how many (never a key).
+    const busy = () => new Problem('jobs_busy', 503, 'Too many resolution jobs are running, try again later', [], BUSY_RETRY_AFTER_S);
+    if (!deps.jobs.canStart()) throw busy();
+    // Linking pseudonyms back to pupils is accountable: audited before it starts, with who, when,
+    // which supplier and how many keys (never a key). An audit that cannot be written stops the job.
+    const id = randomUUID();
     await recordAudit(deps.db, {
-      actor: principalOf(request).actor, school, action: 'pseudonym-job.create', target: `pseudonym-job:${job.id}`,
+      actor: principalOf(request).actor, school, action: 'pseudonym-job.create', target: `pseudonym-job:${id}`,
       before: null, after: { supplier: supplier.id, keyVersion: supplier.keyVersion, students: studentKeys.length, groups: groupKeys.length },
+    });
+    const job = await deps.jobs.start({ id, school, supplier, studentKeys, groupKeys }).catch((err: unknown) => {
+      throw err instanceof JobsBusyError ? busy() : err;
     });
     return reply.code(202).header('location', `${request.url.split('?')[0]}/${job.id}`).send({ id: job.id, status: job.status, total: job.total, done: job.done });
   });

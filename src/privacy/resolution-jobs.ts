@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
@@ -17,6 +16,8 @@ import { HEARTBEAT_MS, type JobResult, type JobState, type JobStore } from './re
 // thread pool.
 
 export interface ResolutionRequest {
+  /** The job's id (a UUID), chosen by the caller so it can be audited before the job starts. */
+  id: string;
   school: string;
   supplier: Supplier;
   studentKeys: readonly string[];
@@ -24,6 +25,8 @@ export interface ResolutionRequest {
 }
 
 export interface ResolutionJobs {
+  /** Whether this process would start another job now. */
+  canStart(): boolean;
   /** Starts a job in this process; throws JobsBusyError when `maxRunning` jobs run here already. */
   start(request: ResolutionRequest): Promise<JobState>;
   /** The job's state: live when it runs in this process, else as the store has it. */
@@ -108,13 +111,16 @@ export function createResolutionJobs(deps: ResolutionJobsDeps): ResolutionJobs {
     }
   }
 
+  const canStart = () => running.size < deps.maxRunning;
+
   return {
+    canStart,
     async start(request) {
-      if (running.size >= deps.maxRunning) throw new JobsBusyError();
+      if (!canStart()) throw new JobsBusyError();
       const now = deps.clock.now();
       const job: RunningJob = {
         state: {
-          id: randomUUID(), school: request.school, supplier: request.supplier.id, keyVersion: request.supplier.keyVersion,
+          id: request.id, school: request.school, supplier: request.supplier.id, keyVersion: request.supplier.keyVersion,
           status: 'running', total: request.studentKeys.length, done: 0, startedAt: iso(now), heartbeatAt: now,
         },
         aborted: false,
