@@ -56,13 +56,13 @@ async function main() {
   // Keys never seen before (Redis keeps roots between runs): the first job is cold.
   const roster = Array.from({ length: PUPILS }, (_, i) => `bench-${process.pid}-${Date.now()}-${i}`);
   const began = performance.now();
-  let gw = await startBenchGateway(dir, database.url, env);
+  let gw = await startBenchGateway(dir, database.url, { env });
   try {
     const cold = await runJob(gw, roster);
     const warm = await runJob(gw, roster);
     const peakRss = gw.server.peakRssMb();
     await gw.server.stop();
-    gw = await startBenchGateway(dir, database.url, env);
+    gw = await startBenchGateway(dir, database.url, { env });
     const restarted = await runJob(gw, roster);
     const total = (performance.now() - began) / 1000;
     const row = (run: string, r: Awaited<ReturnType<typeof runJob>>) => ({ run, 'pupils/s': Math.round(r.perSecond), 'job s': round1(r.seconds), 'result download ms': Math.round(r.resultMs) });

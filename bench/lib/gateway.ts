@@ -37,8 +37,15 @@ export interface BenchGateway {
   world: BenchWorld;
 }
 
-/** Write the bench registrations into `dir` and start `node dist/main.js` on them; `env` adds to the defaults. */
-export async function startBenchGateway(dir: string, databaseUrl: string, env: Record<string, string> = {}): Promise<BenchGateway> {
+export interface BenchGatewayOptions {
+  /** Added to the defaults. */
+  env?: Record<string, string>;
+  /** Further clients of the same supplier and licence (`bench-app-1`, …): a login at one of them is a new ledger row for a warm pupil. */
+  ledgerClients?: number;
+}
+
+/** Write the bench registrations into `dir` and start `node dist/main.js` on them. */
+export async function startBenchGateway(dir: string, databaseUrl: string, options: BenchGatewayOptions = {}): Promise<BenchGateway> {
   const school = await generateKeyPair('ES256', { extractable: true });
   const client = await generateKeyPair('ES256', { extractable: true });
   const port = await freePort();
@@ -57,6 +64,10 @@ export async function startBenchGateway(dir: string, databaseUrl: string, env: R
       claims: ['school', 'role', 'grade', 'groups'] }],
     licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
   };
+  for (let i = 1; i <= (options.ledgerClients ?? 0); i++) {
+    seed.clients.push({ ...seed.clients[0]!, clientId: `${world.clientId}-${i}` });
+    seed.licences.push({ ...seed.licences[0]!, client: `${world.clientId}-${i}` });
+  }
   await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
   const server = await startServer(
     // The production path: tsc output run by node, as the container runs it.
@@ -65,7 +76,7 @@ export async function startBenchGateway(dir: string, databaseUrl: string, env: R
       PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', NODE_ENV: 'development',
       // All load comes from one loopback address: the limits still count every request (their cost is measured), but never refuse.
       ...Object.fromEntries(RATE_LIMITS.map((name) => [name, '10000000'])),
-      ...env,
+      ...options.env,
     },
     /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
   );
