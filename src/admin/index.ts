@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { KeySchedule } from '../crypto/key-schedule.js';
+import type { PupilForgetting } from '../privacy/forget-pupil.js';
 import { limitByAddress, perMinute } from '../ops/rate-limit.js';
 import type { Db } from '../store/db.js';
 import type { Kv } from '../store/kv.js';
@@ -11,6 +13,8 @@ import type { RegistrySnapshot } from '../store/snapshot.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth, requireAccessRules, type AdminRoute } from './auth.js';
 import { registerLicenceRoutes } from './licence-routes.js';
+import { registerObjectionRoutes } from './objection-routes.js';
+import { registerPupilRoutes } from './pupil-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
@@ -29,6 +33,9 @@ export interface AdminContext {
   db: Db;
   snapshot: Pick<RegistrySnapshot, 'refresh'>;
   notices: RegistryNotices;
+  /** Turns a pupil's key into the student ref (objections, access requests, erasure). */
+  keys: KeySchedule;
+  forgetting: PupilForgetting;
 }
 
 export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
@@ -72,6 +79,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     registerLicenceRoutes(scope, deps);
     registerTokenRoutes(scope, deps);
     registerAuditRoutes(scope, deps);
+    registerObjectionRoutes(scope, { ...deps, keys: ctx.keys });
+    registerPupilRoutes(scope, { ...deps, keys: ctx.keys, forgetting: ctx.forgetting });
     scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());
   }, { prefix: ADMIN_PREFIX });
 }

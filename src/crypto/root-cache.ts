@@ -15,8 +15,8 @@ export interface RootCacheOptions {
 export interface RootCache {
   /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
   rootFor(input: Buffer): Promise<Buffer>;
-  /** Erasure: drop the pupil's root from the shared KV and this process; returns its cache key, for the other processes. */
-  forget(input: Buffer): Promise<string>;
+  /** Erasure: drop the pupil's root from the shared KV and this process. */
+  forget(input: Buffer): Promise<void>;
   /** Drop a root from this process only, by cache key (an erasure notice from another process). */
   forgetCached(cacheKey: string): void;
   readonly stats: { memoryHits: number; kvHits: number; computed: number; scryptInFlight: number };
@@ -79,7 +79,6 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
       memory.delete(cacheKey);
       // Unlike a read, an erasure must not fail open: the caller reports it.
       await kv.del(rootKvKey(cacheKey));
-      return cacheKey;
     },
     forgetCached(cacheKey) {
       memory.delete(cacheKey);

@@ -22,10 +22,10 @@ export const noNotices: Notices = { publish: async () => undefined, close: async
 
 export interface NoticeHandlers {
   /** A message on the channel, also one this process published. */
-  onMessage(message: string): void;
+  onMessage: (message: string) => void;
   /** After every (re)subscription: catch up on what may have been missed while disconnected. */
-  onSubscribed?(): void;
-  onError(err: unknown): void;
+  onSubscribed?: () => void;
+  onError: (err: unknown) => void;
 }
 
 /** Wait (bounded) for a connection still being made, e.g. right after start; no offline queue builds up. */
