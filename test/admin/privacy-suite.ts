@@ -292,6 +292,22 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
     });
   });
 
+  it('documents every privacy route in the OpenAPI document, the access request with both its media types', async () => {
+    const doc = await adminClient(gateway.url, null).get('/openapi.json');
+    const paths = doc.body.paths;
+    for (const [path, methods] of [
+      ['/admin/v1/schools/{schoolId}/pupils/disclosures', ['post']],
+      ['/admin/v1/schools/{schoolId}/pupils/erase', ['post']],
+      ['/admin/v1/schools/{schoolId}/objections', ['get', 'post']],
+      ['/admin/v1/schools/{schoolId}/objections/{objectionId}', ['delete']],
+    ] as const) {
+      for (const method of methods) expect({ path, method, documented: paths[path]?.[method]?.responses !== undefined }).toEqual({ path, method, documented: true });
+    }
+    const access = paths['/admin/v1/schools/{schoolId}/pupils/disclosures'].post;
+    expect(Object.keys(access.responses['200'].content).sort()).toEqual(['application/json', 'text/csv']);
+    expect(Object.keys(access.requestBody.content['application/json'].schema.properties)).toEqual(['studentKey']);
+  });
+
   describe('retention', () => {
     it('purges exactly the rows of days older than LEDGER_RETENTION_DAYS (730) before the Dutch school day', async () => {
       const ref = 'e'.repeat(64);
