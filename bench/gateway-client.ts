@@ -32,15 +32,20 @@ async function call(pool: Dispatcher, opts: Dispatcher.RequestOptions, expected:
 
 const location = (res: Dispatcher.ResponseData): URL => new URL(String(res.headers.location));
 
-export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
+/** Who logs in: a pupil key (at the world's client), or a pupil at another registered client of the same keys. */
+export type LoginPick = () => string | { pupil: string; clientId: string };
+
+export function makeGatewayLogin(world: BenchWorld, pick: LoginPick) {
   const pool = new Pool(world.url, { connections: 64, pipelining: 1 });
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
   async function login(): Promise<{ idToken: string }> {
+    const picked = pick();
+    const { pupil, clientId } = typeof picked === 'string' ? { pupil: picked, clientId: world.clientId } : picked;
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     const query = new URLSearchParams({
-      client_id: world.clientId, redirect_uri: world.redirectUri, response_type: 'code', scope: 'openid',
+      client_id: clientId, redirect_uri: world.redirectUri, response_type: 'code', scope: 'openid',
       state: randomUUID(), nonce: randomUUID(), code_challenge: challenge, code_challenge_method: 'S256', school_hint: world.schoolId,
     });
     const authorize = await call(pool, { method: 'GET', path: `/authorize?${query.toString()}` }, 303);
@@ -51,7 +56,7 @@ export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
     const now = Math.floor(Date.now() / 1000);
     const assertion = signEs256(
       { kid: world.schoolKid, typ: 'school-assertion+jwt' },
-      { iss: world.schoolIssuer, aud: world.url, sub: pupilKey(), jti: randomUUID(), iat: now, exp: now + 60,
+      { iss: world.schoolIssuer, aud: world.url, sub: pupil, jti: randomUUID(), iat: now, exp: now + 60,
         school: world.schoolId, role: 'student', nonce, groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] },
       world.schoolKey,
     );
@@ -61,7 +66,7 @@ export function makeGatewayLogin(world: BenchWorld, pupilKey: () => string) {
 
     const clientAssertion = signEs256(
       { kid: world.clientKid },
-      { iss: world.clientId, sub: world.clientId, aud: world.url, jti: randomUUID(), iat: now, exp: now + 60 },
+      { iss: clientId, sub: clientId, aud: world.url, jti: randomUUID(), iat: now, exp: now + 60 },
       world.clientKey,
     );
     const token = await call(pool, {

@@ -29,6 +29,8 @@ process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const CONCURRENCY = 16;
 const PUPILS = 500;
 const COLD_LOGINS = 20;
+// Further clients of the same supplier and licence: a login at one of them is a new ledger row for a warm pupil.
+const LEDGER_CLIENTS = 24;
 const tsx = import.meta.resolve('tsx');
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const RATE_LIMITS = ['RATE_LIMIT_TOKEN_PER_MIN', 'RATE_LIMIT_TOKEN_IP_PER_MIN', 'RATE_LIMIT_ASSERTION_PER_MIN', 'RATE_LIMIT_ASSERTION_ISSUER_PER_MIN'];
@@ -58,6 +60,10 @@ async function startGateway(dir: string, databaseUrl: string): Promise<{ server:
       claims: ['school', 'role', 'grade', 'groups'] }],
     licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
   };
+  for (let i = 1; i <= LEDGER_CLIENTS; i++) {
+    seed.clients.push({ ...seed.clients[0]!, clientId: `${world.clientId}-${i}` });
+    seed.licences.push({ ...seed.licences[0]!, client: `${world.clientId}-${i}` });
+  }
   await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
   const server = await startServer(
     // The production path: tsc output run by node, as the container runs it.
@@ -90,10 +96,19 @@ async function measureGateway() {
     const warmAll = check('warm-up', await runLoad(() => login().then(() => undefined), { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS }));
     const warmSeq = check('warm sequential', await runLoad(() => login().then(() => undefined), { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
     const peak = await measurePeak(server, () => login().then(() => undefined));
+    // First releases of the day: every login a new (pupil, client) ledger row, written (group-committed) before the code.
+    let fresh = 0;
+    const firstRelease = makeGatewayLogin(world, () => {
+      const i = fresh++;
+      if (i >= PUPILS * LEDGER_CLIENTS) throw new Error('ran out of new (pupil, client) pairs: raise LEDGER_CLIENTS');
+      return { pupil: `pupil-${i % PUPILS}`, clientId: `${world.clientId}-${1 + Math.floor(i / PUPILS)}` };
+    });
+    const newRows = check('first releases', await runLoad(() => firstRelease.login().then(() => undefined), { concurrency: CONCURRENCY, durationMs: SECONDS * 1000, maxRequests: PUPILS * LEDGER_CLIENTS }));
+    await firstRelease.close();
     const half = check('half rate', await runAtRate(() => login().then(() => undefined), { rate: peak.rate / 2, durationMs: SECONDS * 1000 }));
     let soak: { samples: number[] } | undefined;
     if (SOAK_SECONDS > 0) soak = await runSoak(server, () => login().then(() => undefined), peak.rate / 2);
-    return { idleRss, peakRss: server.peakRssMb(), coldRun, warmSeq, warmAll, peak, half, soak };
+    return { idleRss, peakRss: server.peakRssMb(), coldRun, warmSeq, warmAll, peak, newRows, half, soak };
   } finally {
     await close();
     await server.stop();
@@ -155,10 +170,12 @@ async function main() {
     run: name, 'logins/s': Math.round(r.rate), logins: r.count, 'p50 ms': round1(r.p50), 'p99 ms': round1(r.p99), 'max ms': round1(r.max),
     ...(rss === undefined ? {} : { 'peak RSS MB': round1(rss) }),
   });
-  console.log(`Full login (authorize -> school assertion -> token), ${SECONDS} s per phase, ${CONCURRENCY} workers, loopback, Redis at ${REDIS_URL}`);
+  console.log(`Full login (authorize -> school assertion -> token), ${SECONDS} s per phase, ${CONCURRENCY} workers, loopback, Redis at ${REDIS_URL}, PostgreSQL ledger`);
+  console.log('The ledger is on in every gateway run: "warm" logins repeat a release already recorded today (no database write); "new ledger row" logins each write one, group-committed, before the code is handed out.');
   console.table([
     row('gateway, warm cache, peak', gw.peak, gw.peakRss),
     row(`gateway, at half peak (${Math.round(gw.peak.rate / 2)}/s)`, gw.half),
+    row('gateway, every login a new ledger row', gw.newRows),
     row('oidc-provider 9, peak', base.peak, base.peakRss),
     row(`oidc-provider 9, at half peak (${Math.round(base.peak.rate / 2)}/s)`, base.half),
   ]);

@@ -19,6 +19,7 @@ import { registerLoadShedding } from './ops/load-shedding.js';
 import { reportDbErrors } from './ops/db-errors.js';
 import { createMetrics, listenMetrics, registerMetricsRoute } from './ops/metrics.js';
 import { registerDraining } from './ops/shutdown.js';
+import { createRateCounter } from './ops/rate-limit.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
@@ -77,7 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     : deps.ledger;
   // A release that cannot be recorded must not happen (DESIGN.md section 7): no ledger, no app.
   if (!ledger) throw new Error('a disclosure ledger is required: give the app its database (durable)');
-  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger };
+  const rates = createRateCounter(kv, clock, (err) => logger.warn({ err }, 'rate-limit counts not shared yet; retrying'));
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, rates };
 
   const app = Fastify({
     loggerInstance: logger,
@@ -133,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onError: (err) => logger.warn({ err }, 'disclosure ledger retention purge failed; retried at the next interval'),
     });
     app.decorate('privacy', { ledger, purgeExpired: () => retention.purge() });
-    await registerAdmin(app, { config, clock, kv, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting });
+    await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting });
     app.addHook('onClose', async () => {
       await retention.stop();
       await forgetting.close();
@@ -145,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onClose', async () => {
     for (const err of await lifecycle.close()) logger.error({ err }, 'close hook failed');
+    await rates.close();
     await kv.close();
   });
   return app;

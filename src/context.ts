@@ -5,6 +5,7 @@ import type { RootCache } from './crypto/root-cache.js';
 import type { SigningKeys } from './crypto/signing-keys.js';
 import type { Lifecycle } from './ops/lifecycle.js';
 import type { Metrics } from './ops/metrics.js';
+import type { RateCounter } from './ops/rate-limit.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
@@ -25,4 +26,6 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   /** Every release is recorded here before its code is handed out (DESIGN.md section 7). */
   readonly ledger: DisclosureLedger;
+  /** Rate-limit counters, shared through the KV. */
+  readonly rates: RateCounter;
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
 import type { PupilForgetting } from '../privacy/forget-pupil.js';
-import { limitByAddress, perMinute } from '../ops/rate-limit.js';
+import { limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import type { Db } from '../store/db.js';
 import type { Kv } from '../store/kv.js';
 import type { RegistryNotices } from '../store/registry-notices.js';
@@ -30,6 +30,7 @@ export interface AdminContext {
   config: Config;
   clock: Clock;
   kv: Kv;
+  rates: RateCounter;
   db: Db;
   snapshot: Pick<RegistrySnapshot, 'refresh'>;
   notices: RegistryNotices;
@@ -52,7 +53,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     scope.setNotFoundHandler((_request, reply) => sendProblem(reply, notFound()));
     requireAccessRules(scope, ADMIN_PREFIX, routes);
     // Counted by address before the body is read, through the KV (shared by every instance on Redis).
-    scope.addHook('onRequest', limitByAddress(ctx.kv, perMinute('admin', ctx.config.RATE_LIMIT_ADMIN_PER_MIN)));
+    scope.addHook('onRequest', limitByAddress(ctx.rates, perMinute('admin', ctx.config.RATE_LIMIT_ADMIN_PER_MIN)));
     await scope.register(swagger, {
       openapi: {
         openapi: '3.1.0',

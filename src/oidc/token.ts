@@ -20,7 +20,7 @@ const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_i
 export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
   const perAddress = perMinute('token-ip', ctx.config.RATE_LIMIT_TOKEN_IP_PER_MIN);
   const perClient = perMinute('token-client', ctx.config.RATE_LIMIT_TOKEN_PER_MIN);
-  const options = { bodyLimit: 16 * 1024, config: { errorStyle: 'token' as const }, onRequest: limitByAddress(ctx.kv, perAddress) };
+  const options = { bodyLimit: 16 * 1024, config: { errorStyle: 'token' as const }, onRequest: limitByAddress(ctx.rates, perAddress) };
   app.post(TOKEN_PATH, options, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const params = checkForm(request);
@@ -33,7 +33,7 @@ export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
       kv: ctx.kv,
     });
     // Counted once the client is authenticated: a party that only claims a client_id cannot spend that client's budget.
-    await enforceRateLimit(ctx.kv, perClient, client.clientId);
+    await enforceRateLimit(ctx.rates, perClient, client.clientId);
     const code = requireParam(params, 'code');
     const accessToken = randomToken();
     const grant = await redeem(ctx, request, code, accessToken);

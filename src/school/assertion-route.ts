@@ -30,11 +30,11 @@ export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContex
   const perAddress = perMinute('assertion-ip', ctx.config.RATE_LIMIT_ASSERTION_PER_MIN);
   const perIssuer = perMinute('assertion-issuer', ctx.config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN);
   const config = { errorStyle: 'page' as const, malformedCode: 'assertion_malformed' };
-  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(ctx.kv, perAddress) }, async (request, reply) => {
+  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(ctx.rates, perAddress) }, async (request, reply) => {
     const token = readAssertion(request);
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
     // Counted after verification, so only the school's own signed assertions spend its budget.
-    await enforceRateLimit(ctx.kv, perIssuer, verified.school.issuer);
+    await enforceRateLimit(ctx.rates, perIssuer, verified.school.issuer);
     await refuseReplay(ctx, verified);
     const target = verified.claims.target;
     const location = target === undefined ? await completeLogin(ctx, request, verified) : launchUrl(ctx, request, verified, target);

@@ -17,14 +17,18 @@ export interface Kv {
   swap(key: string, value: string, ttlMs: number): Promise<string | null>;
   del(key: string): Promise<void>;
   /**
-   * Count one event in a fixed window (rate limits): the first call creates the
-   * counter with a TTL of windowMs; returns the count and the window's time left.
+   * Count `by` events (default 1) in a fixed window (rate limits): the first call
+   * creates the counter with a TTL of windowMs; returns the count and the window's time left.
    */
-  increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  increment(key: string, windowMs: number, by?: number): Promise<{ count: number; ttlMs: number }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function assertTtl(ttlMs: number): void {
   if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError('every KV write needs a positive integer TTL');
+}
+
+export function assertCount(by: number): void {
+  if (!Number.isInteger(by) || by <= 0) throw new RangeError('an increment counts a positive whole number of events');
 }

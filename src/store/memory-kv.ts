@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { UnavailableError } from '../errors.js';
-import { assertTtl, type Kv } from './kv.js';
+import { assertCount, assertTtl, type Kv } from './kv.js';
 
 interface Entry {
   value: string;
@@ -59,16 +59,17 @@ export class MemoryKv implements Kv {
     return entry.value;
   }
 
-  async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+  async increment(key: string, windowMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {
     assertTtl(windowMs);
+    assertCount(by);
     const now = this.clock.now();
     const entry = this.live(key);
     if (!entry) {
       this.reserve(key);
-      this.entries.set(key, { value: '1', expiresAt: now + windowMs });
-      return { count: 1, ttlMs: windowMs };
+      this.entries.set(key, { value: String(by), expiresAt: now + windowMs });
+      return { count: by, ttlMs: windowMs };
     }
-    entry.value = String(Number(entry.value) + 1);
+    entry.value = String(Number(entry.value) + by);
     return { count: Number(entry.value), ttlMs: entry.expiresAt - now };
   }
 

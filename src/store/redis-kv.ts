@@ -1,7 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { UnavailableError } from '../errors.js';
-import { assertTtl, type Kv } from './kv.js';
+import { assertCount, assertTtl, type Kv } from './kv.js';
 
 export const KEY_PREFIX = 'pgw:';
 
@@ -26,11 +26,11 @@ export const redisOptions: RedisOptions = {
 // One step, so concurrent requests never see a counter without its window
 // (a crash between INCR and PEXPIRE would otherwise leave a counter forever).
 const INCREMENT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
 
-type ScriptedClient = (Redis | Cluster) & { pgwIncrement(key: string, windowMs: number): Promise<[number, number]> };
+type ScriptedClient = (Redis | Cluster) & { pgwIncrement(key: string, windowMs: number, by: number): Promise<[number, number]> };
 
 export interface RedisNode {
   readonly host: string;
@@ -113,9 +113,10 @@ export class RedisKv implements Kv {
     return this.run(() => this.client.set(key, value, 'PX', ttlMs, 'XX', 'GET'));
   }
 
-  async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+  async increment(key: string, windowMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {
     assertTtl(windowMs);
-    const [count, ttlMs] = await this.run(() => this.scripted.pgwIncrement(key, windowMs));
+    assertCount(by);
+    const [count, ttlMs] = await this.run(() => this.scripted.pgwIncrement(key, windowMs, by));
     return { count, ttlMs };
   }
 

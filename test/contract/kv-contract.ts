@@ -105,6 +105,16 @@ export function defineKvContract(open: () => Promise<{ kv: Kv; ttlOf?: (key: str
     await expect(kv.increment(key(), 0)).rejects.toThrow(RangeError);
   });
 
+  it('increment counts several events at once, starting or continuing a window', async () => {
+    const k = key();
+    expect((await kv.increment(k, 60_000, 5)).count).toBe(5);
+    expect((await kv.increment(k, 60_000)).count).toBe(6);
+    expect((await kv.increment(k, 60_000, 10)).count).toBe(16);
+    if (ttlOf) expect(await ttlOf(k)).toBeGreaterThan(0);
+    await expect(kv.increment(key(), 60_000, 0)).rejects.toThrow(RangeError);
+    await expect(kv.increment(key(), 60_000, 1.5)).rejects.toThrow(RangeError);
+  });
+
   it('under 50-way concurrency, increment counts every call once', async () => {
     const k = key();
     const counts = await Promise.all(Array.from({ length: 50 }, () => kv.increment(k, 10_000)));

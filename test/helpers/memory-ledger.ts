@@ -1,3 +1,4 @@
+import { UnavailableError } from '../../src/errors.js';
 import type { Disclosure } from '../../src/privacy/disclosures.js';
 import type { DisclosureLedger } from '../../src/privacy/ledger.js';
 
@@ -12,7 +13,8 @@ export function memoryLedger(): MemoryLedger {
     recorded: [],
     failing: false,
     async record(disclosure) {
-      if (ledger.failing) throw new Error('ledger down');
+      // As the real ledger does when its database is away.
+      if (ledger.failing) throw new UnavailableError(new Error('ledger down'));
       ledger.recorded.push(disclosure);
     },
     forget: () => undefined,

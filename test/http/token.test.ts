@@ -606,8 +606,8 @@ describe('a slow store between redeeming a code and storing its token', () => {
     del(key: string) {
       return this.inner.del(key);
     }
-    increment(key: string, windowMs: number) {
-      return this.inner.increment(key, windowMs);
+    increment(key: string, windowMs: number, by?: number) {
+      return this.inner.increment(key, windowMs, by);
     }
     ping() {
       return this.inner.ping();

@@ -1,0 +1,4 @@
+import { pgTestDb } from '../helpers/db.js';
+import { defineLedgerSuite } from './ledger-suite.js';
+
+defineLedgerSuite(pgTestDb);
