@@ -30,6 +30,15 @@ import { registerAdmin } from './admin/index.js';
 import type { Db } from './store/db.js';
 import type { RegistrySync } from './store/registry-sync.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
+import { openPupilForgetting } from './privacy/forget-pupil.js';
+import { startLedgerRetention } from './privacy/retention.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** With a database: the ledger and one retention purge run, for tests that move a TestClock. */
+    privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number> };
+  }
+}
 
 export interface AppDeps {
   config: Config;
@@ -118,8 +127,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (durable && db) {
     // Reported, never critical: logins go on from the snapshot while the database is away (DESIGN.md section 9).
     lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await db.query('select 1')) });
-    await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, roots });
+    const forgetting = openPupilForgetting(config, { keys: deps.keys, kv, roots, ledger }, (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'pupil erasure notices unavailable'));
+    const retention = startLedgerRetention({
+      db, clock, retentionDays: config.LEDGER_RETENTION_DAYS, intervalMs: config.LEDGER_PURGE_INTERVAL_SECONDS * 1000,
+      onPurged: (purged) => logger.info({ purged }, 'disclosure ledger retention purge'),
+      onError: (err) => logger.warn({ err }, 'disclosure ledger retention purge failed; retried at the next interval'),
+    });
+    app.decorate('privacy', { ledger, purgeExpired: () => retention.purge() });
+    await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting, roots });
     app.addHook('onClose', async () => {
+      await retention.stop();
+      await forgetting.close();
       await durable.sync.close();
       await ledger.close();
       await durable.db.close();

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
 import type { RootCache } from '../crypto/root-cache.js';
+import type { PupilForgetting } from '../privacy/forget-pupil.js';
 import { limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import type { Db } from '../store/db.js';
 import type { Kv } from '../store/kv.js';
@@ -17,6 +18,8 @@ import { registerPseudonymJobRoutes } from './pseudonym-job-routes.js';
 import { createResolutionJobs } from '../privacy/resolution-jobs.js';
 import { jobStore } from '../privacy/resolution-job-store.js';
 import { registerLicenceRoutes } from './licence-routes.js';
+import { registerObjectionRoutes } from './objection-routes.js';
+import { registerPupilRoutes } from './pupil-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
@@ -36,8 +39,10 @@ export interface AdminContext {
   db: Db;
   snapshot: Pick<RegistrySnapshot, 'refresh'>;
   notices: RegistryNotices;
-  /** Pseudonym derivation for the school's own pupils (results back to pupils, breach scope). */
+  /** Turns a pupil's key into the student ref and its pseudonyms (objections, access requests, erasure, results, breach scope). */
   keys: KeySchedule;
+  forgetting: PupilForgetting;
+  /** The pupil root cache logins use: pseudonym jobs derive (and so pre-warm) roots through it. */
   roots: Pick<RootCache, 'rootFor'>;
 }
 
@@ -85,6 +90,8 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     registerLicenceRoutes(scope, deps);
     registerTokenRoutes(scope, deps);
     registerAuditRoutes(scope, deps);
+    registerObjectionRoutes(scope, { ...deps, keys: ctx.keys });
+    registerPupilRoutes(scope, { ...deps, keys: ctx.keys, forgetting: ctx.forgetting });
     const jobs = createResolutionJobs({
       store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, keys: ctx.keys, roots: ctx.roots,
       concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),

@@ -9,7 +9,8 @@ import type { Db } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
 import type { Supplier } from '../store/registry.js';
 import { principalOf } from './auth.js';
-import { csvDocument, sendCsv, wantsCsv } from './csv.js';
+import { csvDocument } from '../privacy/access-request-csv.js';
+import { sendCsv, wantsCsv } from './csv.js';
 import { notFound, Problem, ruleViolation } from './problem.js';
 import { groupKeysSchema, ROSTER_BODY_LIMIT, studentKeysSchema } from './roster.js';
 import { problems, schoolIdParam, slugParam } from './schemas.js';
@@ -120,7 +121,7 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
     schema: {
       tags, summary: "A finished job's pseudonyms in input order (JSON, or CSV with Accept: text/csv or ?format=csv)",
       params: jobParams, querystring: z.strictObject({ format: z.enum(['json', 'csv']).optional() }),
-      response: { 200: resultView, ...problems },
+      response: { 200: { description: 'JSON, or the same pseudonyms as a CSV download', content: { 'application/json': { schema: resultView }, 'text/csv': { schema: z.string() } } }, ...problems },
     },
   }, async (request, reply) => {
     const job = await jobOf(request.params.schoolId, request.params.jobId);
@@ -128,7 +129,7 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
     if (job.status === 'failed') throw new Problem('job_failed', 409, 'The job did not finish; start it again');
     const result = await deps.jobs.readResult(job.id);
     if (!result) throw notFound();
-    if (wantsCsv(request, request.query.format)) return sendCsv(reply, `pseudoniemen-${job.supplier}-${job.id}.csv`, resultCsv(result));
+    if (wantsCsv(request.query.format, request.headers.accept)) return sendCsv(reply, `pseudoniemen-${job.supplier}-${job.id}.csv`, resultCsv(result));
     return {
       supplier: job.supplier,
       keyVersion: job.keyVersion,

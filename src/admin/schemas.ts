@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pupilKey } from '../school/assertion-claims.js';
 import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 
 // Shapes shared by the admin routes: path parameters, pagination, problems.
@@ -35,3 +36,6 @@ export const problems = {
 } as const;
 
 export const timestamps = { createdAt: z.string(), updatedAt: z.string() };
+
+/** A pupil named by the school's key: in a request body only, never in a URL (it must not reach logs). */
+export const pupilFields = { studentKey: pupilKey };

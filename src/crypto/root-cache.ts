@@ -15,12 +15,19 @@ export interface RootCacheOptions {
 export interface RootCache {
   /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
   rootFor(input: Buffer): Promise<Buffer>;
+  /** Erasure: drop the pupil's root from the shared KV and this process. */
+  forget(input: Buffer): Promise<void>;
+  /** Drop a root from this process only, by cache key (an erasure notice from another process). */
+  forgetCached(cacheKey: string): void;
   readonly stats: { memoryHits: number; kvHits: number; computed: number; scryptInFlight: number };
 }
 
+/** Where the shared KV keeps a root: under its keyed hash, never the pupil's key. */
+export const rootKvKey = (cacheKey: string): string => `root:${cacheKey}`;
+
 const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
 
-export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, options: RootCacheOptions): RootCache {
+export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 'del'>, options: RootCacheOptions): RootCache {
   const memory = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 100_000 });
   // Concurrent first logins of one pupil share one scrypt run.
   const inFlight = new Map<string, Promise<Buffer>>();
@@ -31,7 +38,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, 
   async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
     // The cache may fail open: a miss only costs CPU, and the derivation is the
     // same either way (research/reliability.md section 5.1).
-    const cached = await kv.get(`root:${cacheKey}`).catch((err: unknown) => {
+    const cached = await kv.get(rootKvKey(cacheKey)).catch((err: unknown) => {
       reportKvError(err);
       return null;
     });
@@ -45,7 +52,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, 
     stats.scryptInFlight++;
     const root = await rootOf(keys, input, options.cost).finally(() => stats.scryptInFlight--);
     stats.computed++;
-    await kv.set(`root:${cacheKey}`, root.toString('base64url'), kvTtl).catch(reportKvError);
+    await kv.set(rootKvKey(cacheKey), root.toString('base64url'), kvTtl).catch(reportKvError);
     return root;
   }
 
@@ -66,6 +73,15 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set'>, 
       const root = await pending;
       memory.set(cacheKey, root);
       return root;
+    },
+    async forget(input) {
+      const cacheKey = rootCacheKey(keys, input);
+      memory.delete(cacheKey);
+      // Unlike a read, an erasure must not fail open: the caller reports it.
+      await kv.del(rootKvKey(cacheKey));
+    },
+    forgetCached(cacheKey) {
+      memory.delete(cacheKey);
     },
   };
 }

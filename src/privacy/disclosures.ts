@@ -84,6 +84,8 @@ interface Row {
   count: number;
 }
 
+const ROW_COLUMNS = 'school_id, student_ref, client_id, supplier_id, claims, day::text AS day, count';
+
 const toRow = (r: Row): DisclosureRow => ({
   school: r.school_id, studentRef: r.student_ref, client: r.client_id, supplier: r.supplier_id,
   claims: claimNames(r.claims), day: String(r.day), count: Number(r.count),
@@ -92,9 +94,32 @@ const toRow = (r: Row): DisclosureRow => ({
 /** Every ledger row of one pupil of one school, oldest first. */
 export async function disclosuresOf(q: Queryable, school: string, studentRef: string): Promise<DisclosureRow[]> {
   const rows = await q.query<Row>(
-    `SELECT school_id, student_ref, client_id, supplier_id, claims, day::text AS day, count FROM disclosures
-     WHERE school_id = $1 AND student_ref = $2 ORDER BY day, client_id, claims`,
+    `SELECT ${ROW_COLUMNS} FROM disclosures WHERE school_id = $1 AND student_ref = $2 ORDER BY day, client_id, claims`,
     [school, studentRef],
   );
   return rows.map(toRow);
+}
+
+/** The school day `days` calendar days before `day` (both YYYY-MM-DD): date arithmetic, no time zone. */
+export function daysBefore(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d - days)).toISOString().slice(0, 10);
+}
+
+/** Erasure: remove every ledger row of one pupil of one school; returns them (their KV markers go too). */
+export async function deleteDisclosuresOf(tx: Queryable, school: string, studentRef: string): Promise<DisclosureRow[]> {
+  const rows = await tx.query<Row>(
+    `DELETE FROM disclosures WHERE school_id = $1 AND student_ref = $2 RETURNING ${ROW_COLUMNS}`,
+    [school, studentRef],
+  );
+  return rows.map(toRow);
+}
+
+/** Retention: remove every row of a day before `firstKept` (YYYY-MM-DD); returns how many. */
+export async function purgeDisclosuresBefore(q: Queryable, firstKept: string): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    'WITH gone AS (DELETE FROM disclosures WHERE day < $1::date RETURNING 1) SELECT count(*)::int AS n FROM gone',
+    [firstKept],
+  );
+  return rows[0]?.n ?? 0;
 }

@@ -11,12 +11,19 @@ export interface ObjectionTarget {
   readonly supplier?: string;
 }
 
+/** Against one client (product), or against every client of one supplier. */
+export type ObjectionAgainst = { client: string } | { supplier: string };
+
+/** The target of an objection row (the table's CHECK: exactly one of the two is set). */
+export const againstOf = (r: { client_id: string | null; supplier_id: string | null }): ObjectionAgainst =>
+  r.client_id === null ? { supplier: r.supplier_id! } : { client: r.client_id };
+
 /** Every objection, for the snapshot. */
 export async function allObjectionTargets(q: Queryable): Promise<ObjectionTarget[]> {
   const rows = await q.query<{ student_ref: string; client_id: string | null; supplier_id: string | null }>(
     'SELECT student_ref, client_id, supplier_id FROM objections ORDER BY student_ref, client_id, supplier_id',
   );
-  return rows.map((r) => ({ studentRef: r.student_ref, ...(r.client_id === null ? {} : { client: r.client_id }), ...(r.supplier_id === null ? {} : { supplier: r.supplier_id }) }));
+  return rows.map((r) => ({ studentRef: r.student_ref, ...againstOf(r) }));
 }
 
 /** Does an objection stop this pupil's release to this client? */

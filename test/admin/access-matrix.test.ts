@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireAccessRules, type AdminRoute } from '../../src/admin/auth.js';
+import { createKeySchedule } from '../../src/crypto/key-schedule.js';
+import { pupilInput, studentRef } from '../../src/crypto/pseudonym.js';
+import { insertDisclosures } from '../../src/privacy/disclosures.js';
 import { adminCall, adminClient } from '../helpers/admin.js';
 import { TestClock } from '../helpers/clock.js';
 import { pgliteTestDb, type TestDb } from '../helpers/db.js';
@@ -18,6 +21,8 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const A = '12AB';
 const B = '34CD01';
+/** A pupil of school B with a ledger row and an objection: what a pupil route must not reach from A. */
+const B_PUPIL = 'leerling-van-b';
 
 describe('admin access matrix', () => {
   let world: World;
@@ -26,12 +31,13 @@ describe('admin access matrix', () => {
   let routes: AdminRoute[];
   const clock = new TestClock();
   const tokens = { a: '', revoked: '', expiring: '' };
-  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aJob: '', bJob: '' };
+  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '' };
+  const master = randomBytes(32);
 
   beforeAll(async () => {
     world = await makeWorld();
     store = await pgliteTestDb();
-    gateway = await startGateway({ seed: world.seed, db: store.db, clock, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '100000' } });
+    gateway = await startGateway({ seed: world.seed, db: store.db, clock, masterKey: master, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '100000' } });
     routes = (gateway.app.adminRoutes ?? []).filter((r) => r.method !== 'HEAD');
     const operator = adminClient(gateway.url, BOOTSTRAP);
     const token = async (path: string, body: object) => (await operator.post(path, body)).body as { id: string; token: string };
@@ -45,6 +51,11 @@ describe('admin access matrix', () => {
     const licences = async (school: string) => (await operator.get(`/schools/${school}/licences`)).body.items as { id: string }[];
     ids.aLicence = (await licences(A))[0]!.id;
     ids.bLicence = (await licences(B))[0]!.id;
+    const objection = async (school: string) => (await operator.post(`/schools/${school}/objections`, { studentKey: B_PUPIL, client: 'taalapp' })).body as { id: string };
+    ids.aObjection = (await objection(A)).id;
+    ids.bObjection = (await objection(B)).id;
+    const ref = studentRef(createKeySchedule(master), pupilInput(B, B_PUPIL));
+    await insertDisclosures(store.db, [{ school: B, studentRef: ref, client: 'taalapp', supplier: 'uitgever-b', claims: ['school'], day: '2026-01-05', count: 1 }]);
     // A finished pseudonym job of each school (its result is readable).
     for (const [school, key] of [[A, 'aJob'], [B, 'bJob']] as const) {
       ids[key] = (await operator.post(`/schools/${school}/pseudonym-jobs`, { supplier: 'uitgever-b', studentKeys: ['leerling-1'] })).body.id;
@@ -59,9 +70,9 @@ describe('admin access matrix', () => {
   /** A path for the route, naming either school B's resources or resources that do not exist. */
   function pathFor(route: AdminRoute, target: 'b' | 'missing' | 'a'): string {
     const values: Record<string, Record<string, string>> = {
-      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a', jobId: ids.aJob },
-      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b', jobId: ids.bJob },
-      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', jobId: randomUUID() },
+      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a', objectionId: ids.aObjection, jobId: ids.aJob },
+      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b', objectionId: ids.bObjection, jobId: ids.bJob },
+      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', objectionId: randomUUID(), jobId: randomUUID() },
     };
     if (route.url.startsWith('/admin/v1/operator-tokens/')) values.b!.tokenId = ids.operatorToken;
     return route.url.replace('/admin/v1', '').replace(/:([A-Za-z]+)/g, (_m, name: string) => {
@@ -71,8 +82,13 @@ describe('admin access matrix', () => {
     });
   }
 
-  const bodyFor = (route: AdminRoute): unknown =>
-    route.method === 'POST' || route.method === 'PUT' ? { client: 'taalapp', claims: ['school'], label: 'x', id: B, name: 'x' } : undefined;
+  /** A body the route would accept, where one test body fits: a route that forgot the school scope would act on B. */
+  const bodyFor = (route: AdminRoute): unknown => {
+    if (route.method !== 'POST' && route.method !== 'PUT') return undefined;
+    if (route.url.includes('/pupils/')) return { studentKey: B_PUPIL };
+    if (route.url.endsWith('/objections')) return { studentKey: `${B_PUPIL}-2`, client: 'taalapp' };
+    return { client: 'taalapp', claims: ['school'], label: 'x', id: B, name: 'x' };
+  };
 
   const snapshotOfB = async () => {
     const rows = await store.db.query<{ t: string }>(
@@ -80,6 +96,8 @@ describe('admin access matrix', () => {
         || (SELECT doc::text FROM schools WHERE id = $1)
         || (SELECT json_agg(revoked_at ORDER BY id) FROM admin_tokens WHERE school_id = $1 OR school_id IS NULL)::text
         || (SELECT count(*) FROM audit_events WHERE school_id = $1)::text
+        || coalesce((SELECT json_agg(id ORDER BY id) FROM objections WHERE school_id = $1)::text, '[]')
+        || coalesce((SELECT json_agg(d ORDER BY day) FROM disclosures d WHERE school_id = $1)::text, '[]')
         || (SELECT json_agg(doc ORDER BY id) FROM clients)::text || (SELECT json_agg(doc ORDER BY id) FROM suppliers)::text AS t`,
       [B],
     );

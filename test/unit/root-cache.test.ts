@@ -55,6 +55,7 @@ describe('root cache: in-process LRU, then the shared KV, then scrypt', () => {
     const broken = {
       get: () => Promise.reject(new UnavailableError(new Error('down'))),
       set: () => Promise.reject(new UnavailableError(new Error('down'))),
+      del: () => Promise.reject(new UnavailableError(new Error('down'))),
     };
     const errors: unknown[] = [];
     const cache = createRootCache(keys, broken, { cost, onKvError: (err) => errors.push(err) });
