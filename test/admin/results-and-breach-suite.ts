@@ -22,6 +22,7 @@ import type { PupilClaims } from '../helpers/test-school.js';
 const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const PROBLEM = 'urn:pgw:problem:';
 const JOBS = '/schools/12AB/pseudonym-jobs';
+const DAY_MS = 86_400_000;
 
 /** Pupil keys no other test uses, so finding one anywhere means this test leaked it. */
 const secretKey = (name: string) => `geheim-${name}-${randomBytes(6).toString('hex')}`;
@@ -41,6 +42,8 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
   let rekenLogin: Awaited<ReturnType<typeof fullLogin>>;
   let taalSub: string;
   let today: string;
+  let earlier: string;
+  let before: string;
 
   beforeAll(async () => {
     world = await makeWorld();
@@ -59,8 +62,10 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
     await fullLogin(gateway, world.regenboog, taal, pupil(p.taal));
     await fullLogin(gateway, world.klimop, taal, pupil(p.klimop));
     today = schoolDay(clock.now());
-    // A release long before the period asked about (a login years ago).
-    await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.old)), client: 'rekenapp', supplier: 'uitgever-a', claims: ['grade', 'school'], day: '2020-03-02', count: 1 }]);
+    // Releases weeks before the period asked about (logins then), within the ledger's retention.
+    earlier = schoolDay(clock.now() - 60 * DAY_MS);
+    before = schoolDay(clock.now() - 90 * DAY_MS);
+    await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.old)), client: 'rekenapp', supplier: 'uitgever-a', claims: ['grade', 'school'], day: earlier, count: 1 }]);
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();
@@ -233,12 +238,12 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
         affectedCount: 2,
       });
       // The period decides: the old release is found in its own period, and only it.
-      const old = await breach(schoolA, { supplier: 'uitgever-a', from: '2020-01-01', until: '2020-12-31', studentKeys: roster() });
-      expect(old.body).toEqual({ affected: [{ studentKey: p.old, clients: ['rekenapp'], claims: ['grade', 'school'], firstDay: '2020-03-02', lastDay: '2020-03-02' }], rosterSize: 5, affectedCount: 1 });
+      const old = await breach(schoolA, { supplier: 'uitgever-a', from: before, until: earlier, studentKeys: roster() });
+      expect(old.body).toEqual({ affected: [{ studentKey: p.old, clients: ['rekenapp'], claims: ['grade', 'school'], firstDay: earlier, lastDay: earlier }], rosterSize: 5, affectedCount: 1 });
     });
 
     it('narrows to one client, and names the other supplier’s pupils only there', async () => {
-      const reken = await breach(schoolA, { client: 'rekenapp', from: '2020-01-01', until: today, studentKeys: roster() });
+      const reken = await breach(schoolA, { client: 'rekenapp', from: earlier, until: today, studentKeys: roster() });
       expect(reken.body.affected.map((a: { studentKey: string }) => a.studentKey)).toEqual([p.old, p.reken]);
       const taal = await breach(schoolA, { supplier: 'uitgever-b', from: today, until: today, studentKeys: roster() });
       expect(taal.body.affected).toEqual([
@@ -257,7 +262,7 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
         schools: [{ school: '12AB', pupils: 2, claims: ['given_name', 'role', 'school'] }, { school: '34CD01', pupils: 1, claims: ['school'] }],
         totalPupils: 3,
       });
-      const a = await operator.get(`/breach-scope?supplier=uitgever-a&from=2020-01-01&until=${today}`);
+      const a = await operator.get(`/breach-scope?supplier=uitgever-a&from=${earlier}&until=${today}`);
       expect(a.body).toEqual({ schools: [{ school: '12AB', pupils: 3, claims: ['grade', 'group_names', 'groups', 'school'] }], totalPupils: 3 });
       const lees = await operator.get(`/breach-scope?client=leesapp&from=${today}&until=${today}`);
       expect(lees.body).toEqual({ schools: [{ school: '12AB', pupils: 1, claims: ['grade'] }], totalPupils: 1 });
@@ -284,11 +289,11 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
     });
 
     it('still answers for a supplier whose registration was removed, from the ledger', async () => {
-      await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.never)), client: 'oude-app', supplier: 'oude-uitgever', claims: ['school'], day: '2021-05-05', count: 2 }]);
-      const res = await breach(schoolA, { supplier: 'oude-uitgever', from: '2021-01-01', until: '2021-12-31', studentKeys: roster() });
-      expect(res.body).toEqual({ affected: [{ studentKey: p.never, clients: ['oude-app'], claims: ['school'], firstDay: '2021-05-05', lastDay: '2021-05-05' }], rosterSize: 5, affectedCount: 1 });
+      await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.never)), client: 'oude-app', supplier: 'oude-uitgever', claims: ['school'], day: before, count: 2 }]);
+      const res = await breach(schoolA, { supplier: 'oude-uitgever', from: before, until: today, studentKeys: roster() });
+      expect(res.body).toEqual({ affected: [{ studentKey: p.never, clients: ['oude-app'], claims: ['school'], firstDay: before, lastDay: before }], rosterSize: 5, affectedCount: 1 });
       // Another school never released anything there: for it, the supplier is unknown.
-      const forB = await schoolB.post('/schools/34CD01/breach-scope', { supplier: 'oude-uitgever', from: '2021-01-01', until: '2021-12-31', studentKeys: ['x'] });
+      const forB = await schoolB.post('/schools/34CD01/breach-scope', { supplier: 'oude-uitgever', from: before, until: today, studentKeys: ['x'] });
       expect(forB.status).toBe(422);
     });
   });
