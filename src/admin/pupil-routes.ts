@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
 import { pupilInput, studentRef } from '../crypto/pseudonym.js';
 import { accessRequest } from '../privacy/access-request.js';
-import { accessRequestCsv } from '../privacy/access-request-csv.js';
+import { accessRequestCsv } from './access-request-csv.js';
 import { sendCsv, wantsCsv } from './csv.js';
 import { daysBefore, deleteDisclosuresOf } from '../privacy/disclosures.js';
 import type { PupilForgetting } from '../privacy/forget-pupil.js';

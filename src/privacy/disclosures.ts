@@ -24,7 +24,7 @@ export const claimNames = (set: string): string[] => (set === '' ? [] : set.spli
 /** What makes one ledger row: the same pupil, client, claim set and day. */
 export const disclosureKey = (d: Disclosure): string => `${d.studentRef}:${d.day}:${d.client}:${claimSet(d.claims)}`;
 
-const columns = (rows: readonly (Disclosure & { count: number })[]) => [
+const columns = (rows: readonly DisclosureRow[]) => [
   rows.map((r) => r.school),
   rows.map((r) => r.studentRef),
   rows.map((r) => r.client),
@@ -38,7 +38,7 @@ const columns = (rows: readonly (Disclosure & { count: number })[]) => [
  * Record releases durably, as one statement for a whole batch (group commit).
  * Rows that exist already count up. Rows of one batch must have distinct keys.
  */
-export async function insertDisclosures(q: Queryable, rows: readonly (Disclosure & { count: number })[]): Promise<void> {
+export async function insertDisclosures(q: Queryable, rows: readonly DisclosureRow[]): Promise<void> {
   if (!rows.length) return;
   await q.query(
     `INSERT INTO disclosures (school_id, student_ref, client_id, supplier_id, claims, day, count)
@@ -52,7 +52,7 @@ export async function insertDisclosures(q: Queryable, rows: readonly (Disclosure
  * Count further releases of rows already recorded. Only updates: a row erased
  * meanwhile stays erased.
  */
-export async function addDisclosureCounts(q: Queryable, rows: readonly (Disclosure & { count: number })[]): Promise<void> {
+export async function addDisclosureCounts(q: Queryable, rows: readonly DisclosureRow[]): Promise<void> {
   if (!rows.length) return;
   await q.query(
     `UPDATE disclosures d SET count = d.count + u.count
@@ -64,15 +64,8 @@ export async function addDisclosureCounts(q: Queryable, rows: readonly (Disclosu
   );
 }
 
-export interface DisclosureRow {
-  school: string;
-  studentRef: string;
-  client: string;
-  supplier: string;
-  claims: string[];
-  day: string;
-  count: number;
-}
+/** A ledger row: a disclosure and how often it was released that day. */
+export type DisclosureRow = Disclosure & { readonly count: number };
 
 interface Row {
   school_id: string;
@@ -90,15 +83,6 @@ const toRow = (r: Row): DisclosureRow => ({
   school: r.school_id, studentRef: r.student_ref, client: r.client_id, supplier: r.supplier_id,
   claims: claimNames(r.claims), day: String(r.day), count: Number(r.count),
 });
-
-/** Every ledger row of one pupil of one school, oldest first. */
-export async function disclosuresOf(q: Queryable, school: string, studentRef: string): Promise<DisclosureRow[]> {
-  const rows = await q.query<Row>(
-    `SELECT ${ROW_COLUMNS} FROM disclosures WHERE school_id = $1 AND student_ref = $2 ORDER BY day, client_id, claims`,
-    [school, studentRef],
-  );
-  return rows.map(toRow);
-}
 
 /** The school day `days` calendar days before `day` (both YYYY-MM-DD): date arithmetic, no time zone. */
 export function daysBefore(day: string, days: number): string {

@@ -43,6 +43,7 @@ export interface LedgerOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
+/** A row whose count is still being gathered (a DisclosureRow with a count that grows). */
 type Counted = Disclosure & { count: number };
 
 interface Waiting {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accessRequestCsv, csvCell } from '../../src/privacy/access-request-csv.js';
+import { accessRequestCsv } from '../../src/admin/access-request-csv.js';
+import { csvCell } from '../../src/admin/csv.js';
 import { daysBefore } from '../../src/privacy/disclosures.js';
 
 describe('the access request CSV', () => {
