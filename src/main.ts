@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     { issuer: config.ISSUER, database: config.DATABASE_URL ? 'postgresql' : 'pglite', schools: registry().schools.size, clients: registry().clients.size },
     'gateway ready',
   );
+  // Whoever waits for this line (an orchestrator, a test) need not wait for the next periodic flush.
+  logger.flush();
 }
 
 await main();

@@ -52,9 +52,17 @@ export function refuseObjected(ctx: GatewayContext, client: Client, supplier: Su
   if (ctx.registry().objectsTo(ref, client.clientId, supplier.id)) throw new PageError('objection', 403, 'An objection stops releases to this client');
 }
 
-export async function completeAuthorization(
+/** A release that passed every check and is recorded in the ledger: only its code is still to be issued. */
+export interface ApprovedRelease {
+  readonly request: AuthorizationRequest;
+  readonly grant: Grant;
+  readonly outcome: Record<string, unknown>;
+}
+
+/** Everything up to the code: client, licence, objections, pseudonyms, released claims, the ledger. */
+export async function approveRelease(
   ctx: GatewayContext, request: AuthorizationRequest, pupil: Pupil, authTime: number,
-): Promise<Completed> {
+): Promise<ApprovedRelease> {
   const { client, supplier } = registeredClient(ctx, request.clientId);
   const licence = licenceFor(ctx, client, pupil);
   const input = pupilInput(pupil.school, pupil.studentKey);
@@ -76,10 +84,21 @@ export async function completeAuthorization(
   const released = Object.keys(grant.claims);
   // Durable before the code exists: a release that cannot be recorded does not happen.
   await ctx.ledger.record({ school: pupil.school, studentRef: ref, client: client.clientId, supplier: supplier.id, claims: released, day: schoolDay(now) });
+  return { request, grant, outcome: { client: client.clientId, school: pupil.school, released } };
+}
+
+/** The single-use code for an approved release, and the redirect that carries it back to the client. */
+export async function issueRedirect(ctx: GatewayContext, { request, grant, outcome }: ApprovedRelease): Promise<Completed> {
   const code = await issueCode(ctx.kv, grant);
   return {
     // 303 everywhere: after the school's POST the browser must turn it into a GET (RFC 9700 section 4.12).
     location: authorizationResponseUrl(request.redirectUri, { code }, request.state, ctx.issuer),
-    outcome: { client: client.clientId, school: pupil.school, released },
+    outcome,
   };
+}
+
+export async function completeAuthorization(
+  ctx: GatewayContext, request: AuthorizationRequest, pupil: Pupil, authTime: number,
+): Promise<Completed> {
+  return issueRedirect(ctx, await approveRelease(ctx, request, pupil, authTime));
 }

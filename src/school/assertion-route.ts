@@ -1,13 +1,13 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
 import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
-import { completeAuthorization, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
+import { approveRelease, issueRedirect, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
 import { pupilInput, studentRef } from '../crypto/pseudonym.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
-import { gatewayCookies, setCookie, type GatewayCookies } from '../session/cookies.js';
+import { gatewayCookies, setCookie } from '../session/cookies.js';
 import { openSession } from '../session/session.js';
 import { claimJti } from '../store/replay.js';
 import { ASSERTION_PATH } from './login-request.js';
@@ -35,13 +35,19 @@ export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContex
     const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
     // Counted after verification, so only the school's own signed assertions spend its budget.
     await enforceRateLimit(ctx.rates, perIssuer, verified.school.issuer);
-    await refuseReplay(ctx, verified);
     const target = verified.claims.target;
-    const location = target === undefined ? await completeLogin(ctx, request, verified) : launchUrl(ctx, request, verified, target);
-    await startSession(ctx, request, reply, cookies, verified);
+    const { location, session } = target === undefined ? await completeLogin(ctx, request, verified) : await launch(ctx, request, verified, target);
+    // Only once everything is written: a failed login hands out no session cookie.
+    setCookie(reply, cookies, cookies.session, session, ctx.config.SESSION_MAX_SECONDS);
     // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
     return reply.code(303).header('location', location).send();
   });
+}
+
+/** Where the browser goes next, and the cookie of the SSO session the school login opened. */
+interface Done {
+  readonly location: string;
+  readonly session: string;
 }
 
 function readAssertion(request: FastifyRequest): string {
@@ -50,25 +56,38 @@ function readAssertion(request: FastifyRequest): string {
   return token;
 }
 
-async function refuseReplay(ctx: GatewayContext, { claims, exp, school }: VerifiedAssertion): Promise<void> {
-  const fresh = await claimJti(ctx.kv, 'ajti', school.issuer, claims.jti, exp, ctx.clock.now());
+const claimAssertion = (ctx: GatewayContext, { claims, exp, school }: VerifiedAssertion): Promise<boolean> =>
+  claimJti(ctx.kv, 'ajti', school.issuer, claims.jti, exp, ctx.clock.now());
+
+function refuseReplay(fresh: boolean): void {
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
-async function completeLogin(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion): Promise<string> {
-  const login = await takeBoundLogin(ctx, verified);
-  const done = await completeAuthorization(ctx, login, verified.pupil, verified.iat);
+async function completeLogin(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion): Promise<Done> {
+  // The replay claim and the take of the pending login share one round trip. A replayed
+  // assertion is refused as such: the pending login it names was taken by its first use.
+  const [fresh, pending] = await Promise.all([claimAssertion(ctx, verified), takePendingLogin(ctx.kv, verified.claims.nonce!)]);
+  refuseReplay(fresh);
+  const login = boundLogin(ctx, pending, verified);
+  const approved = await approveRelease(ctx, login, verified.pupil, verified.iat);
+  // The code and the session are written together, once the release is approved and recorded.
+  const [done, session] = await Promise.all([issueRedirect(ctx, approved), openSchoolSession(ctx, request, verified)]);
   request.outcome = done.outcome;
-  return done.location;
+  return { location: done.location, session };
 }
 
-async function takeBoundLogin(ctx: GatewayContext, { claims, school }: VerifiedAssertion): Promise<PendingLogin> {
-  const login = await takePendingLogin(ctx.kv, claims.nonce!);
+function boundLogin(ctx: GatewayContext, login: PendingLogin | undefined, { school }: VerifiedAssertion): PendingLogin {
   if (!login || ctx.clock.now() > login.createdAt + LOGIN_REQUEST_TTL_S * 1000) {
     throw new PageError('login_expired', 400, 'No pending login for this assertion');
   }
   if (login.schoolIssuer !== school.issuer) throw new PageError('assertion_school_mismatch', 400, 'Assertion from another school');
   return login;
+}
+
+async function launch(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion, target: string): Promise<Done> {
+  refuseReplay(await claimAssertion(ctx, verified));
+  const location = launchUrl(ctx, request, verified, target);
+  return { location, session: await openSchoolSession(ctx, request, verified) };
 }
 
 /** OIDC Core section 4: the product's login initiation endpoint, told who its OpenID Provider is. */
@@ -85,7 +104,5 @@ function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: Veri
   return url.toString();
 }
 
-async function startSession(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, cookies: GatewayCookies, { pupil, iat }: VerifiedAssertion): Promise<void> {
-  const cookie = await openSession(ctx, pupil, iat, request.headers['user-agent']);
-  setCookie(reply, cookies, cookies.session, cookie, ctx.config.SESSION_MAX_SECONDS);
-}
+const openSchoolSession = (ctx: GatewayContext, request: FastifyRequest, { pupil, iat }: VerifiedAssertion): Promise<string> =>
+  openSession(ctx, pupil, iat, request.headers['user-agent']);
