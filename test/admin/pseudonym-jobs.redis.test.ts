@@ -24,9 +24,6 @@ import { waitForJob } from '../helpers/resolution.js';
 
 const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const JOBS = '/schools/12AB/pseudonym-jobs';
-// Several embedded databases start in this one process and block its event loop for a while:
-// load shedding (not under test here) would refuse the requests of the gateways already up.
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' };
 const roster = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `geheim-${tag}-${i}-${randomBytes(4).toString('hex')}`);
 
 describe('pseudonym jobs across processes sharing Redis', () => {
@@ -41,7 +38,7 @@ describe('pseudonym jobs across processes sharing Redis', () => {
   async function gateway(clock?: TestClock): Promise<{ gw: TestGateway; admin: AdminClient }> {
     const kv = await RedisKv.connect(redisUrl(), { keyPrefix: prefix });
     const store = await pgliteTestDb();
-    const gw = await startGateway({ seed: world.seed, db: store.db, kv, masterKey: master, ...(clock ? { clock } : {}), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, ...NO_SHEDDING } });
+    const gw = await startGateway({ seed: world.seed, db: store.db, kv, masterKey: master, ...(clock ? { clock } : {}), env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP } });
     gateways.push(gw);
     return { gw, admin: adminClient(gw.url, BOOTSTRAP) };
   }

@@ -66,6 +66,10 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     ISSUER: `http://127.0.0.1:${port}`,
     LOG_LEVEL: 'info',
     PSEUDONYM_SCRYPT_N: String(TEST_SCRYPT.N),
+    // Test gateways share this process's event loop with each other and with the runner: one
+    // starting up (an embedded database) would make the others shed load. Shedding has its own
+    // test (test/http/operations.test.ts), which sets a bound.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env,
   });
   const kv = options.kv ?? new MemoryKv(options.clock);
