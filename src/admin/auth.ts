@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../crypto/tokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../store/db.js';
@@ -50,7 +51,6 @@ export interface AuthDeps {
 
 const unauthorized = () => new Problem('unauthorized', 401, 'A valid admin bearer token is required');
 const forbidden = () => new Problem('forbidden', 403, 'This needs an operator token');
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** Refuse, at registration, an admin route that declares no access rule; list the others in `routes`. */
 export function requireAccessRules(scope: FastifyInstance, prefix: string, routes: AdminRoute[]): void {

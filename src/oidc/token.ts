@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
@@ -105,8 +104,8 @@ function checkRedirectUri(grant: Grant, params: RawParams): void {
 function checkPkce(grant: Grant, params: RawParams): void {
   const verifier = single(params, 'code_verifier');
   if (verifier === undefined || !VERIFIER.test(verifier)) throw invalidGrant('code_verifier is missing or malformed');
-  const challenge = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-  if (!constantEqual(challenge, grant.codeChallenge)) throw invalidGrant('code_verifier does not match');
+  // RFC 7636 section 4.6: BASE64URL(SHA256(ASCII(verifier))); the pattern above keeps the verifier ASCII.
+  if (!constantEqual(tokenHash(verifier), grant.codeChallenge)) throw invalidGrant('code_verifier does not match');
 }
 
 function checkNotExpired(grant: Grant, now: number): void {

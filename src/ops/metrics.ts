@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RootCache } from '../crypto/root-cache.js';
+import { constantEqual } from '../crypto/tokens.js';
 import { TOKEN_PATH } from '../oidc/token.js';
 import { ASSERTION_PATH } from '../school/login-request.js';
 import { PICKER_PATH } from '../school/picker.js';
@@ -93,18 +93,15 @@ function outcomeOf(request: FastifyRequest, status: number): string {
 
 /** /metrics on the main port, only with METRICS_TOKEN as a bearer token (compared in constant time). */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, token: string): void {
-  const expected = sha256(token);
   app.get('/metrics', { config: { pressureHandler: () => undefined } }, async (request, reply) => {
     const given = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '')?.[1];
     reply.header('cache-control', 'no-store');
-    if (!given || !timingSafeEqual(sha256(given), expected)) {
+    if (!given || !constantEqual(given, token)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'invalid_token', error_description: 'A valid metrics token is required' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
-
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** A separate listener that serves only GET /metrics: Prometheus scrapes it on an internal network. */
 export async function listenMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { epochSeconds } from '../clock.js';
 import type { GatewayContext } from '../context.js';
 import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
@@ -26,8 +25,7 @@ export interface Session {
 const key = (cookie: string) => `sess:${tokenHash(cookie)}`;
 const COOKIE = /^[A-Za-z0-9_-]{43}$/;
 
-export const agentOf = (userAgent: string | undefined): string =>
-  createHash('sha256').update(userAgent ?? '').digest('base64url');
+export const agentOf = (userAgent: string | undefined): string => tokenHash(userAgent ?? '');
 
 export interface SessionLimits {
   readonly idleMs: number;

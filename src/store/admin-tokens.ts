@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sha256 } from '../crypto/tokens.js';
 import type { Queryable } from './db.js';
 
 // Admin bearer tokens: 256 random bits, shown once; only their SHA-256 is
@@ -36,7 +37,7 @@ const toToken = (r: TokenRow): AdminToken => ({
   revokedAt: r.revoked_at?.toISOString() ?? null,
 });
 
-export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+export const hashToken = (token: string): Buffer => sha256(token);
 
 /** Create a token; the returned secret is the only copy there will ever be. */
 export async function createAdminToken(tx: Queryable, input: { school: string | null; label: string; expiresAt: Date }): Promise<{ token: AdminToken; secret: string }> {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { sha256 } from '../crypto/tokens.js';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 import { seedSchema } from './seed-schema.js';
@@ -86,7 +86,7 @@ function sameAlgorithmNames<K extends { kty: string; alg?: string | undefined }>
   return rest as K;
 }
 
-export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+export const hashSecret = (secret: string): Buffer => sha256(secret);
 
 /** Every cross-reference problem of a schema-valid seed, in one list. */
 export function seedProblems(seed: Seed | StoredSeed): string[] {
