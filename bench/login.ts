@@ -1,22 +1,26 @@
 // npm run bench: the gateway's full login (authorize -> assertion -> token) on
 // a warm pseudonym cache with Redis, the cold-login cost, and panva's
-// oidc-provider running its own complete code flow on the same machine.
-// Both servers run as child processes; this process generates the load. The
-// peak is measured in rounds, the two servers in turn, and each side's median
+// oidc-provider running its own complete code flow on the same machine; and,
+// as the measuring stick for both, the floor (bench/floor/server.ts): the
+// contract's bare minimum of crypto and Redis traffic over node:http, driven
+// by the same client as the gateway.
+// The servers run as child processes; this process generates the load. The
+// peak is measured in rounds, the servers in turn, and each side's median
 // round gives the per-core ratio, so a drift in the machine's speed during
-// the run touches both sides alike.
+// the run touches every side alike.
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-client.js';
 import { measureLoginCrypto } from './crypto.js';
-import { makeGatewayLogin, smokeGateway } from './gateway-client.js';
+import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
+import { withCpuShares, type CpuShares } from './lib/cpu.js';
 import { buildProduction, REDIS_URL, requireRedis, startBenchGateway } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
 import { freshPgDatabase } from '../test/helpers/db.js';
@@ -36,14 +40,22 @@ function check(phase: string, r: LoadResult): LoadResult {
   return r;
 }
 
-/** The peak, measured in this many rounds, gateway and oidc-provider in turn: the machine's speed drifts, and a ratio of two runs minutes apart would carry that drift. */
+/** The peak, measured in this many rounds, the servers in turn: the machine's speed drifts, and a ratio of two runs minutes apart would carry that drift. */
 const PEAK_ROUNDS = 3;
 
 type Peak = LoadResult & { perCpuSecond: number; cpuShare: number };
 
-/** The round with the median per-core figure. */
-function medianPeak(rounds: Peak[]): Peak {
-  return [...rounds].sort((a, b) => a.perCpuSecond - b.perCpuSecond)[Math.floor(rounds.length / 2)]!;
+/** The round with the median value of `by`. */
+function median<T>(rounds: T[], by: (round: T) => number): T {
+  return [...rounds].sort((a, b) => by(a) - by(b))[Math.floor(rounds.length / 2)]!;
+}
+const medianPeak = (rounds: Peak[]): Peak => median(rounds, (r) => r.perCpuSecond);
+
+type AtRate = LoadResult & { shares: CpuShares };
+
+/** An open-loop run at `rate`, with who used the cores meanwhile. */
+async function measureAtRate(server: ServerHandle, login: () => Promise<void>, rate: number, phase: string): Promise<AtRate> {
+  return withCpuShares(server, REDIS_URL, async () => check(phase, await runAtRate(login, { rate, durationMs: SECONDS * 1000 })));
 }
 
 async function openGateway() {
@@ -121,40 +133,83 @@ async function openBaseline() {
   return { server, login: makeBaselineLogin(server.url, privateKey), smoke: () => smokeBaseline(server.url, privateKey), close: () => server.stop() };
 }
 
+/** The floor, with keys of its own and the gateway's login client: the same requests, the same Redis commands. */
+async function openFloor() {
+  const school = await generateKeyPair('ES256', { extractable: true });
+  const client = await generateKeyPair('ES256', { extractable: true });
+  const server = await startServer(
+    [process.execPath, '--import', tsx, fileURLToPath(new URL('floor/server.ts', import.meta.url))],
+    { FLOOR_SCHOOL_JWK: JSON.stringify(await exportJWK(school.publicKey)), FLOOR_CLIENT_JWK: JSON.stringify(await exportJWK(client.publicKey)), REDIS_URL },
+  );
+  const world: BenchWorld = {
+    url: server.url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb', clientKey: client.privateKey, clientKid: 'floor-client',
+    schoolId: '12AB', schoolIssuer: 'https://idp.floor.example', schoolKey: school.privateKey, schoolKid: 'floor-school',
+  };
+  let next = 0;
+  const { login, close } = makeGatewayLogin(world, () => `pupil-${next++ % PUPILS}`);
+  return {
+    server, login: () => login().then(() => undefined),
+    async close() {
+      await close();
+      await server.stop();
+    },
+  };
+}
+
 async function main() {
   await requireRedis();
   buildProduction();
   const cryptoMs = await measureLoginCrypto();
   const gw = await openGateway();
   const base = await openBaseline();
+  const floor = await openFloor();
   try {
     await gw.smoke();
     await base.smoke();
+    await floor.login();
     const idleRss = gw.server.rssMb();
     const { coldRun, warmSeq } = await warmUp(gw);
     const gwRounds: Peak[] = [];
     const baseRounds: Peak[] = [];
+    const floorRounds: Peak[] = [];
     for (let i = 0; i < PEAK_ROUNDS; i++) {
       gwRounds.push(await measurePeak(gw.server, gw.login));
       baseRounds.push(await measurePeak(base.server, base.login));
+      floorRounds.push(await measurePeak(floor.server, floor.login));
     }
     const gwPeak = medianPeak(gwRounds);
     const basePeak = medianPeak(baseRounds);
+    const floorPeak = medianPeak(floorRounds);
     const newRows = await measureNewRows(gw);
-    const half = check('half rate', await runAtRate(gw.login, { rate: gwPeak.rate / 2, durationMs: SECONDS * 1000 }));
-    const baseHalf = check('baseline half rate', await runAtRate(base.login, { rate: basePeak.rate / 2, durationMs: SECONDS * 1000 }));
+    // Half peak in rounds too, the servers in turn: one pause of the machine decides a single run's p99.
+    // The floor runs at the gateway's half-peak rate: the same arrivals with the least work the contract allows.
+    const halfRounds: AtRate[] = [];
+    const baseHalfRounds: AtRate[] = [];
+    const floorHalfRounds: AtRate[] = [];
+    for (let i = 0; i < PEAK_ROUNDS; i++) {
+      halfRounds.push(await measureAtRate(gw.server, gw.login, gwPeak.rate / 2, 'half rate'));
+      baseHalfRounds.push(await measureAtRate(base.server, base.login, basePeak.rate / 2, 'baseline half rate'));
+      floorHalfRounds.push(await measureAtRate(floor.server, floor.login, gwPeak.rate / 2, 'floor at the gateway half rate'));
+    }
+    const byP99 = (rounds: AtRate[]) => median(rounds, (r) => r.p99);
+    const [half, baseHalf, floorHalf] = [byP99(halfRounds), byP99(baseHalfRounds), byP99(floorHalfRounds)];
     const soak = SOAK_SECONDS > 0 ? await runSoak(gw.server, gw.login, gwPeak.rate / 2) : undefined;
-    report({ cryptoMs, idleRss, gwPeakRss: gw.server.peakRssMb(), basePeakRss: base.server.peakRssMb(), coldRun, warmSeq, gwRounds, baseRounds, gwPeak, basePeak, newRows, half, baseHalf, soak });
+    report({
+      cryptoMs, idleRss, gwPeakRss: gw.server.peakRssMb(), basePeakRss: base.server.peakRssMb(), coldRun, warmSeq,
+      gwRounds, baseRounds, floorRounds, gwPeak, basePeak, floorPeak, newRows, halfRounds, baseHalfRounds, floorHalfRounds, half, baseHalf, floorHalf, soak,
+    });
   } finally {
     await gw.close();
     await base.close();
+    await floor.close();
   }
 }
 
 interface Figures {
   cryptoMs: number; idleRss: number; gwPeakRss: number; basePeakRss: number;
-  coldRun: LoadResult; warmSeq: LoadResult; gwRounds: Peak[]; baseRounds: Peak[]; gwPeak: Peak; basePeak: Peak;
-  newRows: LoadResult; half: LoadResult; baseHalf: LoadResult; soak: { samples: number[] } | undefined;
+  coldRun: LoadResult; warmSeq: LoadResult; gwRounds: Peak[]; baseRounds: Peak[]; floorRounds: Peak[]; gwPeak: Peak; basePeak: Peak; floorPeak: Peak;
+  newRows: LoadResult; halfRounds: AtRate[]; baseHalfRounds: AtRate[]; floorHalfRounds: AtRate[]; half: AtRate; baseHalf: AtRate; floorHalf: AtRate;
+  soak: { samples: number[] } | undefined;
 }
 
 function report(f: Figures): void {
@@ -166,16 +221,24 @@ function report(f: Figures): void {
   console.log('The ledger is on in every gateway run: "warm" logins repeat a release already recorded today (no database write); "new ledger row" logins each write one, group-committed, before the code is handed out.');
   console.table([
     row('gateway, warm cache, peak (median round)', f.gwPeak, f.gwPeakRss),
-    row(`gateway, at half peak (${Math.round(f.gwPeak.rate / 2)}/s)`, f.half),
+    row(`gateway, at half peak (${Math.round(f.gwPeak.rate / 2)}/s, median round)`, f.half),
     row('gateway, every login a new ledger row', f.newRows),
     row('oidc-provider 9, peak (median round)', f.basePeak, f.basePeakRss),
-    row(`oidc-provider 9, at half peak (${Math.round(f.basePeak.rate / 2)}/s)`, f.baseHalf),
+    row(`oidc-provider 9, at half peak (${Math.round(f.basePeak.rate / 2)}/s, median round)`, f.baseHalf),
+    row('floor (contract minimum), peak (median round)', f.floorPeak),
+    row(`floor, at the gateway's half peak (${Math.round(f.gwPeak.rate / 2)}/s, median round)`, f.floorHalf),
   ]);
   const perCore = (r: { perCpuSecond: number; cpuShare: number }) => `${Math.round(r.perCpuSecond)} logins per CPU-second (server busy ${(100 * r.cpuShare).toFixed(0)}% of one core)`;
   console.log(`gateway: ${perCore(f.gwPeak)}; oidc-provider: ${perCore(f.basePeak)}`);
-  const perRound = f.gwRounds.map((g, i) => `${Math.round(g.perCpuSecond)}/${Math.round(f.baseRounds[i]!.perCpuSecond)} = ${(g.perCpuSecond / f.baseRounds[i]!.perCpuSecond).toFixed(2)}`);
-  console.log(`peak rounds, gateway and oidc-provider in turn, logins per CPU-second: ${perRound.join('; ')}`);
-  console.log(`ratio gateway / oidc-provider: ${(f.gwPeak.perCpuSecond / f.basePeak.perCpuSecond).toFixed(2)} per core (medians), ${(f.gwPeak.rate / f.basePeak.rate).toFixed(2)} in logins/s on this 2-core machine (load generator included)`);
+  const perRound = f.gwRounds.map((g, i) => `${Math.round(g.perCpuSecond)}/${Math.round(f.baseRounds[i]!.perCpuSecond)}/${Math.round(f.floorRounds[i]!.perCpuSecond)}`);
+  console.log(`peak rounds, gateway/oidc-provider/floor in turn, logins per CPU-second: ${perRound.join('; ')}`);
+  const perCoreRatio = (a: Peak) => (a.perCpuSecond / f.basePeak.perCpuSecond).toFixed(2);
+  console.log(`ratio gateway / oidc-provider: ${perCoreRatio(f.gwPeak)} per core (medians), ${(f.gwPeak.rate / f.basePeak.rate).toFixed(2)} in logins/s on this 2-core machine (load generator included)`);
+  console.log(`floor: ${perCore(f.floorPeak)}; floor / oidc-provider: ${perCoreRatio(f.floorPeak)} per core, the most any implementation of the contract reaches on this machine and stack; the gateway runs at ${(100 * f.gwPeak.perCpuSecond / f.floorPeak.perCpuSecond).toFixed(0)}% of the floor's logins per CPU-second`);
+  const shares = (s: CpuShares) => `server ${(100 * s.server).toFixed(0)}%, load generator ${(100 * s.generator).toFixed(0)}%, Redis ${(100 * s.redis).toFixed(0)}%`;
+  const p99s = f.halfRounds.map((g, i) => `${round1(g.p99)}/${round1(f.baseHalfRounds[i]!.p99)}/${round1(f.floorHalfRounds[i]!.p99)}`);
+  console.log(`half-peak rounds, gateway/oidc-provider/floor in turn, p99 ms: ${p99s.join('; ')}`);
+  console.log(`CPU in the median half-peak rounds (% of one core; the machine has ${availableParallelism()}): gateway: ${shares(f.half.shares)}; oidc-provider: ${shares(f.baseHalf.shares)}; floor: ${shares(f.floorHalf.shares)}`);
   console.log(`cold login (new pupil, scrypt), sequential: p50 ${round1(f.coldRun.p50)} ms vs warm ${round1(f.warmSeq.p50)} ms: cold cost ≈ ${round1(f.coldRun.p50 - f.warmSeq.p50)} ms`);
   console.log(`crypto of one warm login alone (2 ES256 verifications, 2 ES256 signatures, HMACs, sealing): ${f.cryptoMs.toFixed(3)} ms CPU`);
   console.log(`gateway RSS: idle ${round1(f.idleRss)} MB, peak ${round1(f.gwPeakRss)} MB`);

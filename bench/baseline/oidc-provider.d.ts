@@ -38,6 +38,7 @@ declare module 'oidc-provider' {
     features?: { devInteractions?: { enabled?: boolean } };
     pkce?: { required?: (ctx: unknown, client: unknown) => boolean };
     cookies?: { keys?: string[] };
+    adapter?: (model: string) => unknown;
   }
 
   export interface InteractionResults {
@@ -68,5 +69,19 @@ declare module 'oidc-provider' {
       result: InteractionResults,
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
+  }
+}
+
+// The bundled development adapter and its LRU (no package exports, so importable by path).
+declare module 'oidc-provider/lib/helpers/lru.js' {
+  export default class LRU {
+    constructor(options: { maxSize: number });
+  }
+}
+
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  import type LRU from 'oidc-provider/lib/helpers/lru.js';
+  export default class MemoryAdapter {
+    constructor(model: string, store: LRU, clockTolerance?: number);
   }
 }
