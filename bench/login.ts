@@ -11,19 +11,17 @@
 //   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-client.js';
 import { measureLoginCrypto } from './crypto.js';
-import { makeGatewayLogin, smokeGateway, type BenchWorld } from './gateway-client.js';
+import { makeGatewayLogin } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
 import { withCpuShares, type CpuShares } from './lib/cpu.js';
-import { buildProduction, REDIS_URL, requireRedis, startBenchGateway } from './lib/gateway.js';
+import { openFloor } from './lib/floor.js';
+import { buildProduction, openBenchGateway, REDIS_URL, requireRedis } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
-import { freshPgDatabase } from '../test/helpers/db.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -58,23 +56,7 @@ async function measureAtRate(server: ServerHandle, login: () => Promise<void>, r
   return withCpuShares(server, REDIS_URL, async () => check(phase, await runAtRate(login, { rate, durationMs: SECONDS * 1000 })));
 }
 
-async function openGateway() {
-  const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
-  const database = await freshPgDatabase();
-  const { server, world } = await startBenchGateway(dir, database.url, { ledgerClients: LEDGER_CLIENTS });
-  let next = 0;
-  const pupil = () => `pupil-${next++ % PUPILS}`;
-  const { login, close } = makeGatewayLogin(world, pupil);
-  return {
-    server, world, login: () => login().then(() => undefined), smoke: () => smokeGateway(world, login),
-    async close() {
-      await close();
-      await server.stop();
-      await database.drop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+const openGateway = () => openBenchGateway(PUPILS, LEDGER_CLIENTS);
 type Gateway = Awaited<ReturnType<typeof openGateway>>;
 
 /** Cold logins (scrypt), then every bench pupil once so the cache is warm, then warm logins one at a time. */
@@ -133,36 +115,13 @@ async function openBaseline() {
   return { server, login: makeBaselineLogin(server.url, privateKey), smoke: () => smokeBaseline(server.url, privateKey), close: () => server.stop() };
 }
 
-/** The floor, with keys of its own and the gateway's login client: the same requests, the same Redis commands. */
-async function openFloor() {
-  const school = await generateKeyPair('ES256', { extractable: true });
-  const client = await generateKeyPair('ES256', { extractable: true });
-  const server = await startServer(
-    [process.execPath, '--import', tsx, fileURLToPath(new URL('floor/server.ts', import.meta.url))],
-    { FLOOR_SCHOOL_JWK: JSON.stringify(await exportJWK(school.publicKey)), FLOOR_CLIENT_JWK: JSON.stringify(await exportJWK(client.publicKey)), REDIS_URL },
-  );
-  const world: BenchWorld = {
-    url: server.url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb', clientKey: client.privateKey, clientKid: 'floor-client',
-    schoolId: '12AB', schoolIssuer: 'https://idp.floor.example', schoolKey: school.privateKey, schoolKid: 'floor-school',
-  };
-  let next = 0;
-  const { login, close } = makeGatewayLogin(world, () => `pupil-${next++ % PUPILS}`);
-  return {
-    server, login: () => login().then(() => undefined),
-    async close() {
-      await close();
-      await server.stop();
-    },
-  };
-}
-
 async function main() {
   await requireRedis();
   buildProduction();
   const cryptoMs = await measureLoginCrypto();
   const gw = await openGateway();
   const base = await openBaseline();
-  const floor = await openFloor();
+  const floor = await openFloor(PUPILS);
   try {
     await gw.smoke();
     await base.smoke();

@@ -3,12 +3,14 @@
 // Redis and a PostgreSQL database of its own, one bench school, supplier,
 // client and licence.
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
-import type { BenchWorld } from '../gateway-client.js';
+import { makeGatewayLogin, smokeGateway, type BenchWorld } from '../gateway-client.js';
+import { freshPgDatabase } from '../../test/helpers/db.js';
 import { freePort } from '../../test/helpers/net.js';
 import { startServer, type ServerHandle } from './child.js';
 
@@ -81,4 +83,22 @@ export async function startBenchGateway(dir: string, databaseUrl: string, option
     /^.*"issuer":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"gateway ready".*\r?\n/m,
   );
   return { server, world };
+}
+
+/** The bench gateway on a fresh PostgreSQL database and data directory, both removed by close(); its logins cycle through `pupils` pupil keys. */
+export async function openBenchGateway(pupils: number, ledgerClients = 0) {
+  const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
+  const database = await freshPgDatabase();
+  const { server, world } = await startBenchGateway(dir, database.url, { ledgerClients });
+  let next = 0;
+  const { login, close } = makeGatewayLogin(world, () => `pupil-${next++ % pupils}`);
+  return {
+    server, world, login: () => login().then(() => undefined), smoke: () => smokeGateway(world, login),
+    async close() {
+      await close();
+      await server.stop();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
