@@ -7,21 +7,16 @@
 // shows how much, for the figures of `npm run bench` (whose ratio is taken
 // at the peak and whose tail is taken at half of it).
 //   BENCH_RATES=100,200,430,800 (logins/s)   BENCH_SECONDS=8 (per rate)
-import { withCpuShares } from './lib/cpu.js';
 import { openFloor } from './lib/floor.js';
 import { buildProduction, openBenchGateway, REDIS_URL, requireRedis } from './lib/gateway.js';
-import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
+import { runLoad, type LoadResult } from './lib/load.js';
+import { check, measureAtRate, measurePeak } from './lib/measure.js';
 
 const RATES = (process.env.BENCH_RATES ?? '100,200,430,800').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = 16;
 const PUPILS = 500;
 const target = process.argv[2] === 'gateway' ? 'gateway' : 'floor';
-
-function check(phase: string, r: LoadResult): LoadResult {
-  if (r.errors > 0 || r.count === 0) throw new Error(`${phase}: ${r.count} logins, ${r.errors} errors; first: ${r.firstError ?? 'none'}`);
-  return r;
-}
 
 async function main() {
   if (RATES.some((r) => !(r > 0))) throw new Error(`BENCH_RATES must be positive numbers, got ${process.env.BENCH_RATES}`);
@@ -30,7 +25,7 @@ async function main() {
   const side = target === 'gateway' ? await openBenchGateway(PUPILS) : await openFloor(PUPILS);
   try {
     // Every pupil once (the gateway's pseudonym cache is then warm), and the JIT warm.
-    await runLoad(side.login, { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS });
+    check('warm-up', await runLoad(side.login, { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS }));
     await runLoad(side.login, { concurrency: CONCURRENCY, durationMs: 3000 });
     const rows = [];
     const row = (run: string, r: LoadResult, cpuShare: number, extra: Record<string, string> = {}) => ({
@@ -38,12 +33,11 @@ async function main() {
       'server % of a core': (100 * cpuShare).toFixed(0), 'server CPU ms per login': ((1000 * cpuShare) / r.rate).toFixed(2), ...extra,
     });
     for (const rate of RATES) {
-      const r = await withCpuShares(side.server, REDIS_URL, async () => check(`${rate}/s`, await runAtRate(side.login, { rate, durationMs: SECONDS * 1000 })));
+      const r = await measureAtRate(side.server, side.login, rate, SECONDS, `${rate}/s`);
       rows.push(row(`open loop at ${rate}/s`, r, r.shares.server, { 'load generator %': (100 * r.shares.generator).toFixed(0), 'Redis %': (100 * r.shares.redis).toFixed(0) }));
     }
-    const before = side.server.cpuSeconds();
-    const peak = check('peak', await runLoad(side.login, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 }));
-    rows.push(row(`peak, ${CONCURRENCY} concurrent`, peak, (side.server.cpuSeconds() - before) / peak.seconds));
+    const peak = await measurePeak(side.server, side.login, CONCURRENCY, SECONDS);
+    rows.push(row(`peak, ${CONCURRENCY} concurrent`, peak, peak.cpuShare));
     console.log(`${target}: CPU per login by rate, ${SECONDS} s per rate, loopback, Redis at ${REDIS_URL}`);
     console.table(rows);
   } finally {

@@ -35,6 +35,12 @@ const location = (res: Dispatcher.ResponseData): URL => new URL(String(res.heade
 /** Who logs in: a pupil key (at the world's client), or a pupil at another registered client of the same keys. */
 export type LoginPick = () => string | { pupil: string; clientId: string };
 
+/** Pupil keys pupil-0 .. pupil-(n-1), in turn. */
+export function cyclingPupils(n: number): LoginPick {
+  let next = 0;
+  return () => `pupil-${next++ % n}`;
+}
+
 export function makeGatewayLogin(world: BenchWorld, pick: LoginPick) {
   const pool = new Pool(world.url, { connections: 64, pipelining: 1 });
   const form = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -18,10 +18,11 @@ import { makeBaselineLogin, smokeBaseline } from './baseline/oidc-provider-clien
 import { measureLoginCrypto } from './crypto.js';
 import { makeGatewayLogin } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
-import { withCpuShares, type CpuShares } from './lib/cpu.js';
+import type { CpuShares } from './lib/cpu.js';
 import { openFloor } from './lib/floor.js';
 import { buildProduction, openBenchGateway, REDIS_URL, requireRedis } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
+import { check, measureAtRate, measurePeak, type AtRate, type Peak } from './lib/measure.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -33,28 +34,14 @@ const LEDGER_CLIENTS = 24;
 const tsx = import.meta.resolve('tsx');
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-function check(phase: string, r: LoadResult): LoadResult {
-  if (r.errors > 0 || r.count === 0) throw new Error(`${phase}: ${r.count} logins, ${r.errors} errors; first: ${r.firstError ?? 'none'}`);
-  return r;
-}
-
 /** The peak, measured in this many rounds, the servers in turn: the machine's speed drifts, and a ratio of two runs minutes apart would carry that drift. */
 const PEAK_ROUNDS = 3;
-
-type Peak = LoadResult & { perCpuSecond: number; cpuShare: number };
 
 /** The round with the median value of `by`. */
 function median<T>(rounds: T[], by: (round: T) => number): T {
   return [...rounds].sort((a, b) => by(a) - by(b))[Math.floor(rounds.length / 2)]!;
 }
 const medianPeak = (rounds: Peak[]): Peak => median(rounds, (r) => r.perCpuSecond);
-
-type AtRate = LoadResult & { shares: CpuShares };
-
-/** An open-loop run at `rate`, with who used the cores meanwhile. */
-async function measureAtRate(server: ServerHandle, login: () => Promise<void>, rate: number, phase: string): Promise<AtRate> {
-  return withCpuShares(server, REDIS_URL, async () => check(phase, await runAtRate(login, { rate, durationMs: SECONDS * 1000 })));
-}
 
 const openGateway = () => openBenchGateway(PUPILS, LEDGER_CLIENTS);
 type Gateway = Awaited<ReturnType<typeof openGateway>>;
@@ -84,15 +71,6 @@ async function measureNewRows(gw: Gateway) {
   } finally {
     await firstRelease.close();
   }
-}
-
-/** The closed-loop peak, with the server's own CPU time: logins per CPU-second is the per-core figure. */
-async function measurePeak(server: ServerHandle, login: () => Promise<void>): Promise<Peak> {
-  await runLoad(login, { concurrency: CONCURRENCY, durationMs: 2000 });
-  const cpuBefore = server.cpuSeconds();
-  const result = check('peak', await runLoad(login, { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 }));
-  const cpu = server.cpuSeconds() - cpuBefore;
-  return { ...result, perCpuSecond: result.count / cpu, cpuShare: cpu / result.seconds };
 }
 
 async function runSoak(server: ServerHandle, login: () => Promise<void>, rate: number) {
@@ -132,9 +110,9 @@ async function main() {
     const baseRounds: Peak[] = [];
     const floorRounds: Peak[] = [];
     for (let i = 0; i < PEAK_ROUNDS; i++) {
-      gwRounds.push(await measurePeak(gw.server, gw.login));
-      baseRounds.push(await measurePeak(base.server, base.login));
-      floorRounds.push(await measurePeak(floor.server, floor.login));
+      gwRounds.push(await measurePeak(gw.server, gw.login, CONCURRENCY, SECONDS));
+      baseRounds.push(await measurePeak(base.server, base.login, CONCURRENCY, SECONDS));
+      floorRounds.push(await measurePeak(floor.server, floor.login, CONCURRENCY, SECONDS));
     }
     const gwPeak = medianPeak(gwRounds);
     const basePeak = medianPeak(baseRounds);
@@ -146,9 +124,9 @@ async function main() {
     const baseHalfRounds: AtRate[] = [];
     const floorHalfRounds: AtRate[] = [];
     for (let i = 0; i < PEAK_ROUNDS; i++) {
-      halfRounds.push(await measureAtRate(gw.server, gw.login, gwPeak.rate / 2, 'half rate'));
-      baseHalfRounds.push(await measureAtRate(base.server, base.login, basePeak.rate / 2, 'baseline half rate'));
-      floorHalfRounds.push(await measureAtRate(floor.server, floor.login, gwPeak.rate / 2, 'floor at the gateway half rate'));
+      halfRounds.push(await measureAtRate(gw.server, gw.login, gwPeak.rate / 2, SECONDS, 'half rate'));
+      baseHalfRounds.push(await measureAtRate(base.server, base.login, basePeak.rate / 2, SECONDS, 'baseline half rate'));
+      floorHalfRounds.push(await measureAtRate(floor.server, floor.login, gwPeak.rate / 2, SECONDS, 'floor at the gateway half rate'));
     }
     const byP99 = (rounds: AtRate[]) => median(rounds, (r) => r.p99);
     const [half, baseHalf, floorHalf] = [byP99(halfRounds), byP99(baseHalfRounds), byP99(floorHalfRounds)];

@@ -3,7 +3,7 @@
 // same requests and sends the same Redis commands as the gateway.
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
-import { makeGatewayLogin, type BenchWorld } from '../gateway-client.js';
+import { cyclingPupils, makeGatewayLogin, type BenchWorld } from '../gateway-client.js';
 import { startServer } from './child.js';
 import { REDIS_URL } from './gateway.js';
 
@@ -21,8 +21,7 @@ export async function openFloor(pupils: number) {
     url: server.url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb', clientKey: client.privateKey, clientKid: 'floor-client',
     schoolId: '12AB', schoolIssuer: 'https://idp.floor.example', schoolKey: school.privateKey, schoolKid: 'floor-school',
   };
-  let next = 0;
-  const { login, close } = makeGatewayLogin(world, () => `pupil-${next++ % pupils}`);
+  const { login, close } = makeGatewayLogin(world, cyclingPupils(pupils));
   return {
     server, login: () => login().then(() => undefined),
     async close() {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
-import { makeGatewayLogin, smokeGateway, type BenchWorld } from '../gateway-client.js';
+import { cyclingPupils, makeGatewayLogin, smokeGateway, type BenchWorld } from '../gateway-client.js';
 import { freshPgDatabase } from '../../test/helpers/db.js';
 import { freePort } from '../../test/helpers/net.js';
 import { startServer, type ServerHandle } from './child.js';
@@ -90,8 +90,7 @@ export async function openBenchGateway(pupils: number, ledgerClients = 0) {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
   const database = await freshPgDatabase();
   const { server, world } = await startBenchGateway(dir, database.url, { ledgerClients });
-  let next = 0;
-  const { login, close } = makeGatewayLogin(world, () => `pupil-${next++ % pupils}`);
+  const { login, close } = makeGatewayLogin(world, cyclingPupils(pupils));
   return {
     server, world, login: () => login().then(() => undefined), smoke: () => smokeGateway(world, login),
     async close() {
