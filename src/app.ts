@@ -32,6 +32,8 @@ import type { RegistrySync } from './store/registry-sync.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
 import { openPupilForgetting } from './privacy/forget-pupil.js';
 import { startLedgerRetention } from './privacy/retention.js';
+import { openRosterService } from './roster/lookup.js';
+import { purgeExpiredRoster } from './roster/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -79,7 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A release that cannot be recorded must not happen (DESIGN.md section 7): no ledger, no app.
   if (!ledger) throw new Error('a disclosure ledger is required: give the app its database (durable)');
   const rates = createRateCounter(kv, clock, (err) => logger.warn({ err }, 'rate-limit counts not shared yet; retrying'));
-  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, rates };
+  const roster = db && openRosterService(config, { db, keys: deps.keys, clock }, (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'roster change notices unavailable'));
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, rates, ...(roster ? { roster } : {}) };
 
   const app = Fastify({
     loggerInstance: logger,
@@ -124,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLogout(app, ctx);
   registerToken(app, ctx);
   registerUserinfo(app, ctx);
-  if (durable && db) {
+  if (durable && db && roster) {
     // Reported, never critical: logins go on from the snapshot while the database is away (DESIGN.md section 9).
     lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await db.query('select 1')) });
     const forgetting = openPupilForgetting(config, { keys: deps.keys, kv, roots, ledger }, (err) =>
@@ -133,12 +136,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       db, clock, retentionDays: config.LEDGER_RETENTION_DAYS, intervalMs: config.LEDGER_PURGE_INTERVAL_SECONDS * 1000,
       onPurged: (purged) => logger.info({ purged }, 'disclosure ledger retention purge'),
       onError: (err) => logger.warn({ err }, 'disclosure ledger retention purge failed; retried at the next interval'),
+      alsoPurge: (now) => purgeExpiredRoster(db, now, config.ROSTER_REMOVAL_GRACE_DAYS),
     });
     app.decorate('privacy', { ledger, purgeExpired: () => retention.purge() });
-    await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting, roots });
+    await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting, roots, roster });
     app.addHook('onClose', async () => {
       await retention.stop();
       await forgetting.close();
+      await roster.close();
       await durable.sync.close();
       await ledger.close();
       await durable.db.close();

@@ -7,6 +7,7 @@ import type { Lifecycle } from './ops/lifecycle.js';
 import type { Metrics } from './ops/metrics.js';
 import type { RateCounter } from './ops/rate-limit.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
+import type { RosterLookup } from './roster/lookup.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -28,4 +29,6 @@ export interface GatewayContext {
   readonly ledger: DisclosureLedger;
   /** Rate-limit counters, shared through the KV. */
   readonly rates: RateCounter;
+  /** With a database: the schools' rosters, as a login reads them (docs/roster.md). */
+  readonly roster?: RosterLookup;
 }

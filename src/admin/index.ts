@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
@@ -23,6 +23,10 @@ import { registerPupilRoutes } from './pupil-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
+import { adminSchemaTransform } from './openapi-bodies.js';
+import { registerRosterRoutes } from './roster-routes.js';
+import { createRosterImports } from '../roster/imports.js';
+import type { RosterChanges } from '../roster/lookup.js';
 import { registerTokenRoutes } from './token-routes.js';
 
 // The admin API (DESIGN.md section 8) under /admin/v1, in its own scope: the
@@ -44,6 +48,8 @@ export interface AdminContext {
   forgetting: PupilForgetting;
   /** The pupil root cache logins use: pseudonym jobs derive (and so pre-warm) roots through it. */
   roots: Pick<RootCache, 'rootFor'>;
+  /** Told of every committed roster change (imports, erasure): caches here and in other processes forget. */
+  roster: RosterChanges;
 }
 
 /** Resolution jobs running at once in one process; more are refused (503) until one ends. */
@@ -72,7 +78,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
         security: [{ bearer: [] }],
       },
-      transform: jsonSchemaTransform,
+      transform: adminSchemaTransform,
     });
     registerAuth(scope, {
       db: ctx.db,
@@ -91,7 +97,11 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     registerTokenRoutes(scope, deps);
     registerAuditRoutes(scope, deps);
     registerObjectionRoutes(scope, { ...deps, keys: ctx.keys });
-    registerPupilRoutes(scope, { ...deps, keys: ctx.keys, forgetting: ctx.forgetting });
+    registerPupilRoutes(scope, { ...deps, keys: ctx.keys, forgetting: ctx.forgetting, roster: ctx.roster });
+    const imports = createRosterImports({ db: ctx.db, keys: ctx.keys, clock: ctx.clock, changes: ctx.roster, onError: (err, what) => scope.log.error({ err }, what) });
+    scope.addHook('preClose', () => imports.close());
+    // Its own scope: the roster's XML and zip body parsers apply to its routes only.
+    await scope.register(async (rosterScope) => registerRosterRoutes(rosterScope, { db: ctx.db, clock: ctx.clock, imports, graceDays: ctx.config.ROSTER_REMOVAL_GRACE_DAYS }));
     const jobs = createResolutionJobs({
       store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, keys: ctx.keys, roots: ctx.roots,
       concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),

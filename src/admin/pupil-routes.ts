@@ -19,6 +19,9 @@ import { commitChange, type AdminDeps } from './changes.js';
 import { notFound } from './problem.js';
 import { problems, pupilFields, schoolIdParam } from './schemas.js';
 import { objectionView } from './objection-routes.js';
+import type { RosterChanges } from '../roster/lookup.js';
+import { personSchema } from '../roster/person.js';
+import { eraseFromRoster, rosterEntryOf } from '../roster/pupil-rights.js';
 
 // A pupil's rights, asked for by the school on the pupil's key (always in the
 // body, never in a URL): the access request (inzage) and erasure. The key is
@@ -28,6 +31,7 @@ export interface PupilRouteDeps extends AdminDeps {
   clock: Clock;
   keys: KeySchedule;
   forgetting: PupilForgetting;
+  roster: RosterChanges;
 }
 
 const schoolParams = z.strictObject({ schoolId: schoolIdParam });
@@ -43,8 +47,9 @@ const disclosureView = z.object({
   lastDay: z.string(),
   count: z.number().int(),
 });
-const accessView = z.object({ disclosures: z.array(disclosureView), objections: z.array(objectionView) });
-const erasedView = z.object({ disclosures: z.number().int(), objections: z.number().int() });
+const rosterView = z.object({ person: personSchema, removedAt: z.string().nullable() }).nullable();
+const accessView = z.object({ disclosures: z.array(disclosureView), objections: z.array(objectionView), roster: rosterView });
+const erasedView = z.object({ disclosures: z.number().int(), objections: z.number().int(), roster: z.number().int() });
 
 /** Ledger markers live ~26 h (ledger.ts), so only the rows of the last two school days can have one. */
 const MARKER_DAYS = 2;
@@ -57,7 +62,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     config: { access: 'school' },
     schema: {
       tags,
-      summary: "Access request (inzage): every disclosure of one pupil, per product and claim set, with the pupil's objections; CSV with ?format=csv or Accept: text/csv",
+      summary: "Access request (inzage): every disclosure of one pupil, per product and claim set, with the pupil's objections and roster entry (JSON); the disclosures as CSV with ?format=csv or Accept: text/csv",
       params: schoolParams,
       querystring: z.strictObject({ format: z.enum(['json', 'csv']).optional() }),
       body: pupilBody,
@@ -67,7 +72,10 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     const { schoolId } = request.params;
     if (!(await getRegistration(deps.db, 'school', schoolId))) throw notFound();
     const found = await accessRequest(deps.db, schoolId, studentRef(deps.keys, pupilInput(schoolId, request.body.studentKey)));
-    if (!wantsCsv(request.query.format, request.headers.accept)) return found;
+    if (!wantsCsv(request.query.format, request.headers.accept)) {
+      const entry = await rosterEntryOf(deps.db, deps.keys, schoolId, request.body.studentKey);
+      return { ...found, roster: entry && { removedAt: entry.removedAt, person: personSchema.parse(entry.person) } };
+    }
     return sendCsv(reply, `inzage-${schoolId}-${schoolDay(deps.clock.now())}.csv`, accessRequestCsv(found.disclosures));
   });
 
@@ -75,7 +83,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     config: { access: 'school' },
     schema: {
       tags,
-      summary: "Erase a pupil: ledger rows, objections and cached roots (the audit event names no pupil); answers the counts, also when nothing matched",
+      summary: "Erase a pupil: ledger rows, objections, the roster entry and cached roots (the audit event names no pupil); answers the counts, also when nothing matched",
       params: schoolParams,
       body: pupilBody,
       response: { 200: erasedView, ...problems },
@@ -87,7 +95,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     const counts = await commitChange(deps, async (tx) => {
       if (!(await getRegistration(tx, 'school', schoolId))) throw notFound();
       const rows = await deleteDisclosuresOf(tx, schoolId, ref);
-      const erased = { disclosures: rows.length, objections: await deleteObjectionsOf(tx, schoolId, ref) };
+      const erased = { disclosures: rows.length, objections: await deleteObjectionsOf(tx, schoolId, ref), roster: await eraseFromRoster(tx, deps.keys, schoolId, request.body.studentKey) };
       await recordAudit(tx, { actor: principalOf(request).actor, school: schoolId, action: 'pupil.erased', target: 'pupil', before: null, after: erased });
       // Before the commit: when the KV cannot answer, nothing is erased (503) and the school can ask again.
       const markersSince = daysBefore(schoolDay(deps.clock.now()), MARKER_DAYS);
@@ -95,6 +103,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
       return erased;
     });
     await deps.forgetting.forgetInProcesses(input);
+    if (counts.roster) await deps.roster.changed(schoolId);
     return counts;
   });
 }
