@@ -32,13 +32,15 @@ import type { RegistrySync } from './store/registry-sync.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
 import { openPupilForgetting } from './privacy/forget-pupil.js';
 import { startLedgerRetention } from './privacy/retention.js';
-import { openRosterService } from './roster/lookup.js';
+import { openRosterService, type RosterService } from './roster/lookup.js';
 import { purgeExpiredRoster } from './roster/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** With a database: the ledger and one retention purge run, for tests that move a TestClock. */
     privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number> };
+    /** With a database: the roster as logins read it (docs/roster.md). */
+    roster?: RosterService;
   }
 }
 
@@ -139,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       alsoPurge: (now) => purgeExpiredRoster(db, now, config.ROSTER_REMOVAL_GRACE_DAYS),
     });
     app.decorate('privacy', { ledger, purgeExpired: () => retention.purge() });
+    app.decorate('roster', roster);
     await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting, roots, roster });
     app.addHook('onClose', async () => {
       await retention.stop();

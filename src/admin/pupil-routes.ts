@@ -20,7 +20,7 @@ import { notFound } from './problem.js';
 import { problems, pupilFields, schoolIdParam } from './schemas.js';
 import { objectionView } from './objection-routes.js';
 import type { RosterChanges } from '../roster/lookup.js';
-import { personSchema } from '../roster/person.js';
+import { personView } from '../roster/person.js';
 import { eraseFromRoster, rosterEntryOf } from '../roster/pupil-rights.js';
 
 // A pupil's rights, asked for by the school on the pupil's key (always in the
@@ -47,7 +47,7 @@ const disclosureView = z.object({
   lastDay: z.string(),
   count: z.number().int(),
 });
-const rosterView = z.object({ person: personSchema, removedAt: z.string().nullable() }).nullable();
+const rosterView = z.object({ person: personView, removedAt: z.string().nullable() }).nullable();
 const accessView = z.object({ disclosures: z.array(disclosureView), objections: z.array(objectionView), roster: rosterView });
 const erasedView = z.object({ disclosures: z.number().int(), objections: z.number().int(), roster: z.number().int() });
 
@@ -73,8 +73,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     if (!(await getRegistration(deps.db, 'school', schoolId))) throw notFound();
     const found = await accessRequest(deps.db, schoolId, studentRef(deps.keys, pupilInput(schoolId, request.body.studentKey)));
     if (!wantsCsv(request.query.format, request.headers.accept)) {
-      const entry = await rosterEntryOf(deps.db, deps.keys, schoolId, request.body.studentKey);
-      return { ...found, roster: entry && { removedAt: entry.removedAt, person: personSchema.parse(entry.person) } };
+      return { ...found, roster: await rosterEntryOf(deps.db, deps.keys, schoolId, request.body.studentKey) };
     }
     return sendCsv(reply, `inzage-${schoolId}-${schoolDay(deps.clock.now())}.csv`, accessRequestCsv(found.disclosures));
   });

@@ -35,9 +35,12 @@ function demographicsOf(file: CsvFile | undefined, problems: ProblemList): Map<s
     const birthdate = valueOf(row, 'birthDate');
     const sex = valueOf(row, 'sex');
     const where = { file: file.name, line: row.line };
-    if (birthdate !== undefined && !z.iso.date().safeParse(birthdate).success) problems.add({ ...where, field: 'birthDate', detail: 'must be a date YYYY-MM-DD' });
-    if (sex !== undefined && !SEXES.has(sex)) problems.add({ ...where, field: 'sex', detail: 'must be male, female, unspecified or other' });
-    out.set(id, { ...(birthdate === undefined ? {} : { birthdate }), ...(sex === undefined ? {} : { gender: sex }) });
+    const goodDate = birthdate !== undefined && z.iso.date().safeParse(birthdate).success;
+    const goodSex = sex !== undefined && SEXES.has(sex);
+    if (birthdate !== undefined && !goodDate) problems.add({ ...where, field: 'birthDate', detail: 'must be a date YYYY-MM-DD' });
+    if (sex !== undefined && !goodSex) problems.add({ ...where, field: 'sex', detail: 'must be male, female, unspecified or other' });
+    // A bad value is reported here, at its own line, and left out of the person.
+    out.set(id, { ...(goodDate ? { birthdate } : {}), ...(goodSex ? { gender: sex } : {}) });
   }
   return out;
 }

@@ -28,6 +28,14 @@ export const personSchema = z.strictObject({
   grade: grade.optional(),
 });
 
+/** A person in an answer (the access request): the same fields, no transforms (responses are encoded). */
+export const personView = z.object({
+  studentKey: z.string(), logins: z.array(z.string()).readonly(), role: z.enum(['student', 'teacher']),
+  given_name: z.string().optional(), tussenvoegsel: z.string().optional(), family_name: z.string().optional(),
+  birthdate: z.string().optional(), gender: z.string().optional(),
+  groups: z.array(z.object({ key: z.string(), name: z.string(), grade: z.number().int().optional() })).readonly(), grade: z.number().int().optional(),
+});
+
 /** A person as stored and as the login reads it: a verified pupil's attributes (release/pupil.ts) and the logins. */
 export interface RosterPerson extends Omit<Pupil, 'school'> {
   readonly logins: readonly string[];
