@@ -62,9 +62,9 @@ function edexPerson(p: RosterPerson): string {
 }
 
 /** EDEXML 2.1 for the school; `extraPupils` are raw leerling elements (bad rows). */
-export function edexml(school: string, people: readonly RosterPerson[] = PEOPLE, extraPupils = ''): string {
-  const groups = Object.values(GROUPS)
-    .map((g) => ('grade' in g ? `<groep key="${g.key}">${el('naam', g.name)}${el('jaargroep', g.grade)}</groep>` : `<samengestelde_groep key="${g.key}">${el('naam', g.name)}</samengestelde_groep>`))
+export function edexml(school: string, people: readonly RosterPerson[] = PEOPLE, extraPupils = '', groupList: readonly FixtureGroup[] = Object.values(GROUPS)): string {
+  const groups = groupList
+    .map((g) => (g.grade !== undefined ? `<groep key="${g.key}">${el('naam', g.name)}${el('jaargroep', g.grade)}</groep>` : `<samengestelde_groep key="${g.key}">${el('naam', g.name)}</samengestelde_groep>`))
     .join('\n');
   const brin = school.slice(0, 4);
   const dependance = school.length > 4 ? el('dependancecode', school.slice(4)) : '';
@@ -85,9 +85,9 @@ ${people.filter((p) => p.role === 'teacher').map(edexPerson).join('')}</leerkrac
 const csv = (rows: (string | number | undefined)[][]) => rows.map((r) => r.map((v) => (v === undefined ? '' : /[",]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v))).join(',')).join('\r\n') + '\r\n';
 
 /** The OneRoster 1.2 CSV files for the school (plus one parent, whom the import skips). */
-export function oneRosterFiles(school: string, people: readonly RosterPerson[] = PEOPLE): Record<string, string> {
+export function oneRosterFiles(school: string, people: readonly RosterPerson[] = PEOPLE, groupList: readonly FixtureGroup[] = Object.values(GROUPS)): Record<string, string> {
   const students = people.filter((p) => p.role === 'student');
-  const classes = Object.values(GROUPS).map((g) => [g.key, 'active', g.name, 'grade' in g ? `0${g.grade}` : '07,08', 'grade' in g ? 'homeroom' : 'scheduled', 'org-1']);
+  const classes = groupList.map((g) => [g.key, 'active', g.name, g.grade !== undefined ? `0${g.grade}` : '07,08', g.grade !== undefined ? 'homeroom' : 'scheduled', 'org-1']);
   let n = 0;
   return {
     'manifest.csv': csv([['propertyName', 'value'], ['manifest.version', '1.0'], ['oneroster.version', '1.2'], ['file.orgs', 'bulk'], ['file.users', 'bulk'], ['file.classes', 'bulk'], ['file.enrollments', 'bulk'], ['file.roles', 'bulk'], ['file.demographics', 'bulk'], ['file.courses', 'absent']]),

@@ -228,7 +228,11 @@ export function defineRosterSuite(makeDb: () => Promise<TestDb>, makeKv?: () => 
       await put(edexml(SCHOOL), 'application/xml');
       await put(await zipOf(oneRosterFiles(SCHOOL)), 'application/zip');
       await gateway.app.roster!.findRosterPerson(SCHOOL, 'email', PEOPLE[1]!.logins[0]!);
-      const dump = `${await everyTableText(store.db)}\n${kvUnderTest ? await kvUnderTest.dump() : ''}`;
+      const tables = await everyTableText(store.db);
+      // bytea columns print as hex: what they hold is read as bytes too, as anyone with the dump would.
+      const bytes = [...tables.matchAll(/\\x([0-9a-f]+)/g)].map((m) => Buffer.from(m[1]!, 'hex').toString('latin1')).join('\n');
+      expect(bytes.length).toBeGreaterThan(1000);
+      const dump = `${tables}\n${bytes}\n${kvUnderTest ? await kvUnderTest.dump() : ''}`;
       expect(dump).toContain('roster.full');
       for (const p of PEOPLE) {
         for (const value of [p.studentKey, p.given_name, p.family_name, p.birthdate, ...p.logins, ...p.logins.map((l) => l.toLowerCase())]) {
