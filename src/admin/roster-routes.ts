@@ -103,12 +103,15 @@ export function registerRosterRoutes(scope: FastifyInstance, deps: RosterRouteDe
     return reply.code(200).send(view(done));
   }
 
-  app.put('/schools/:schoolId/roster', {
+  /** The two import routes: large bodies, checked by the import itself. */
+  const importRoute = <B>(summary: string, body: B) => ({
     bodyLimit: ROSTER_UPLOAD_LIMIT,
     validatorCompiler: bodyUnchecked as never,
-    config: { access: 'school' },
-    schema: { tags, summary: "Full sync of the school's roster: JSON, EDEXML 2.1 or a OneRoster 1.2 CSV zip; people absent stop logging in at once", params: schoolParams, body: fullBody, response: importResponses },
-  }, async (request, reply) => {
+    config: { access: 'school' as const },
+    schema: { tags, summary, params: schoolParams, body, response: importResponses },
+  });
+
+  app.put('/schools/:schoolId/roster', importRoute("Full sync of the school's roster: JSON, EDEXML 2.1 or a OneRoster 1.2 CSV zip; people absent stop logging in at once", fullBody), async (request, reply) => {
     const school = request.params.schoolId;
     const format = FORMATS[(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()];
     if (!format) throw new Problem('unsupported_media_type', 415, 'Send application/json, application/xml (EDEXML) or application/zip (OneRoster)');
@@ -119,12 +122,7 @@ export function registerRosterRoutes(scope: FastifyInstance, deps: RosterRouteDe
     return startImport(request, reply, 'full', parse, format);
   });
 
-  app.patch('/schools/:schoolId/roster', {
-    bodyLimit: ROSTER_UPLOAD_LIMIT,
-    validatorCompiler: bodyUnchecked as never,
-    config: { access: 'school' },
-    schema: { tags, summary: 'Delta of the roster (JSON): upsert people, remove pupil keys', params: schoolParams, body: deltaBody, response: importResponses },
-  }, async (request, reply) => {
+  app.patch('/schools/:schoolId/roster', importRoute('Delta of the roster (JSON): upsert people, remove pupil keys', deltaBody), async (request, reply) => {
     if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) throw new Problem('unsupported_media_type', 415, 'A delta is application/json');
     const body = request.body;
     return startImport(request, reply, 'delta', async () => ({ kind: 'delta', ...jsonDelta(body) }), 'json');

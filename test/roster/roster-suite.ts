@@ -222,6 +222,16 @@ export function defineRosterSuite(makeDb: () => Promise<TestDb>, makeKv?: () => 
     expect((await school.post(`/schools/${SCHOOL}/pupils/disclosures`, { studentKey: pupil.studentKey })).body.roster).toBeNull();
   });
 
+  it('documents the roster routes in OpenAPI, with a request body per content type', async () => {
+    const doc = await adminClient(gateway.url, null).get('/openapi.json');
+    const roster = doc.body.paths['/admin/v1/schools/{schoolId}/roster'];
+    expect(Object.keys(roster.put.requestBody.content).sort()).toEqual(['application/json', 'application/xml', 'application/zip']);
+    expect(roster.put.requestBody.content['application/json'].schema.properties.people.items.required).toEqual(['studentKey', 'role']);
+    expect(Object.keys(roster.patch.requestBody.content)).toEqual(['application/json']);
+    expect(Object.keys(roster.put.responses).sort()).toEqual(expect.arrayContaining(['200', '202', '400', '409']));
+    expect(doc.body.paths['/admin/v1/schools/{schoolId}/roster/imports/{importId}'].get).toBeDefined();
+  });
+
   describe('at rest', () => {
     it('holds no pupil key, name, birth date or login in clear in any table or KV key', async () => {
       await putJson(PEOPLE);
