@@ -13,7 +13,14 @@ export const MAX_TOTAL_BYTES = 256 * 1024 * 1024;
 const MAX_ENTRIES = 200;
 const FILE = 'body';
 
-const tooLarge = (name: string) => fileProblem(name, '(file)', `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, or the zip's total above ${MAX_TOTAL_BYTES / 1024 / 1024} MiB`);
+export interface ZipLimits {
+  maxFileBytes: number;
+  maxTotalBytes: number;
+}
+
+const LIMITS: ZipLimits = { maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: MAX_TOTAL_BYTES };
+
+const tooLarge = (name: string) => fileProblem(name, '(file)', 'too large: above the per-file or the total bound of the import');
 
 function inflate(zip: ZipFile, entry: Entry, budget: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -33,7 +40,7 @@ function inflate(zip: ZipFile, entry: Entry, budget: number): Promise<Buffer> {
 }
 
 /** The wanted files of the zip by name (those present), as UTF-8 text without a byte-order mark. */
-export async function readZipFiles(body: Buffer, wanted: ReadonlySet<string>): Promise<Map<string, string>> {
+export async function readZipFiles(body: Buffer, wanted: ReadonlySet<string>, limits: ZipLimits = LIMITS): Promise<Map<string, string>> {
   let zip: ZipFile;
   try {
     zip = await yauzl.fromBufferPromise(body, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true });
@@ -48,8 +55,8 @@ export async function readZipFiles(body: Buffer, wanted: ReadonlySet<string>): P
       if (++entries > MAX_ENTRIES) throw fileProblem(FILE, '(file)', `more than ${MAX_ENTRIES} entries`);
       if (!wanted.has(entry.fileName)) continue;
       if (entry.isEncrypted()) throw fileProblem(entry.fileName, '(file)', 'encrypted');
-      if (entry.uncompressedSize > MAX_FILE_BYTES || total + entry.uncompressedSize > MAX_TOTAL_BYTES) throw tooLarge(entry.fileName);
-      const data = await inflate(zip, entry, Math.min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total));
+      if (entry.uncompressedSize > limits.maxFileBytes || total + entry.uncompressedSize > limits.maxTotalBytes) throw tooLarge(entry.fileName);
+      const data = await inflate(zip, entry, Math.min(limits.maxFileBytes, limits.maxTotalBytes - total));
       total += data.length;
       files.set(entry.fileName, decodeUtf8(entry.fileName, data));
     }

@@ -104,9 +104,9 @@ export function oneRosterFiles(school: string, people: readonly RosterPerson[] =
   };
 }
 
-export function zipOf(files: Record<string, string>): Promise<Buffer> {
+export function zipOf(files: Record<string, string | Buffer>): Promise<Buffer> {
   const zip = new ZipFile();
-  for (const [name, text] of Object.entries(files)) zip.addBuffer(Buffer.from(text, 'utf8'), name);
+  for (const [name, content] of Object.entries(files)) zip.addBuffer(typeof content === 'string' ? Buffer.from(content, 'utf8') : content, name);
   zip.end();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {

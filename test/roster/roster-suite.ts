@@ -9,6 +9,7 @@ import type { TestDb } from '../helpers/db.js';
 import { makeWorld, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { edexml, oneRosterFiles, PEOPLE, readRoster, zipOf } from '../helpers/roster-files.js';
+import { keyHash, lookupHash } from '../../src/roster/seal.js';
 
 // The school's roster through the admin API (docs/roster.md), once per database
 // adapter: the three formats give one roster, bad rows are all named and
@@ -88,6 +89,22 @@ export function defineRosterSuite(makeDb: () => Promise<TestDb>, makeKv?: () => 
     expect(await roster.findRosterPerson(SCHOOL, 'sub', 'SANNEKE.vdijkhuizen')).toBeUndefined();
     expect(await roster.findRosterPerson('34CD01', 'email', sanneke.logins[1]!)).toBeUndefined();
     expect(await roster.findRosterPerson(SCHOOL, 'email', 'nobody@regenboog.example')).toBeUndefined();
+  });
+
+  it('never answers with another person when a login row is made to point at them (the opened person must carry the login)', async () => {
+    const k = keys.roster(SCHOOL);
+    const [a, b] = [PEOPLE[0]!, PEOPLE[1]!];
+    const row = lookupHash(k, 'sub', a.logins[0]!).toString('hex');
+    const move = (to: string) => store.db.query("UPDATE roster_logins SET key_hash = decode($1, 'hex') WHERE school_id = $2 AND login_hash = decode($3, 'hex')", [keyHash(k, to).toString('hex'), SCHOOL, row]);
+    await move(b.studentKey);
+    await gateway.app.roster!.changed(SCHOOL);
+    try {
+      expect(await gateway.app.roster!.findRosterPerson(SCHOOL, 'sub', a.logins[0]!)).toBeUndefined();
+    } finally {
+      await move(a.studentKey);
+      await gateway.app.roster!.changed(SCHOOL);
+    }
+    expect(await gateway.app.roster!.findRosterPerson(SCHOOL, 'sub', a.logins[0]!)).toEqual(a);
   });
 
   it('names every one of three bad rows (EDEXML lines, CSV files and lines, JSON indexes) and changes nothing', async () => {
