@@ -44,6 +44,9 @@ async function bodies(people: RosterPerson[]): Promise<Record<string, { type: st
   };
 }
 
+/** The gateway's warnings and errors, for a failure's message. */
+const warnings = (gw: BenchGateway) => gw.server.outputTail().split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-5).join('\n');
+
 interface Import { id: string; state: string; processed: number; counts?: Record<string, number> }
 
 /** PUT as a job, then poll: wall time, and how many distinct progress values the API showed on the way. */
@@ -51,7 +54,7 @@ async function importOnce(gw: BenchGateway, type: string, body: Buffer) {
   const started = performance.now();
   const res = await fetch(`${gw.world.url}${ROSTER}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type, prefer: 'respond-async' }, body });
   const job = (await res.json()) as Import;
-  if (res.status !== 202) throw new Error(`PUT ${ROSTER}: ${res.status} ${JSON.stringify(job).slice(0, 500)}`);
+  if (res.status !== 202) throw new Error(`PUT ${ROSTER}: ${res.status} ${JSON.stringify(job).slice(0, 500)}\n${warnings(gw)}`);
   const seen = new Set<string>();
   let unavailable = 0;
   for (;;) {
@@ -64,7 +67,7 @@ async function importOnce(gw: BenchGateway, type: string, body: Buffer) {
     const now = (await poll.json()) as Import;
     seen.add(`${now.state}:${now.processed}`);
     if (now.state === 'done') return { seconds: (performance.now() - started) / 1000, progressSteps: seen.size, counts: now.counts!, unavailable };
-    if (now.state !== 'validating' && now.state !== 'writing') throw new Error(`import ended ${JSON.stringify(now).slice(0, 500)}`);
+    if (now.state !== 'validating' && now.state !== 'writing') throw new Error(`import ended ${JSON.stringify(now).slice(0, 500)}\n${warnings(gw)}`);
     await sleep(100);
   }
 }

@@ -18,6 +18,9 @@ import { hasLogin, lookupHash, openPerson, type IdentifierKind } from './seal.js
 // through <REDIS_KEY_PREFIX>roster-changed. A process that misses a notice
 // (disconnected) serves its entries until they expire (CACHE_TTL_MS).
 
+export type { IdentifierKind } from './seal.js';
+export type { RosterPerson } from './person.js';
+
 export const ROSTER_CHANGED = 'roster-changed';
 
 /** The longest a process that missed a change notice can keep answering from before the change. */

@@ -1,5 +1,6 @@
 import type { RosterKeys } from '../crypto/key-schedule.js';
 import type { Queryable } from '../store/db.js';
+import { yieldToLoop } from './problems.js';
 import { openSealed } from './seal.js';
 
 // Writing a school's roster inside the caller's transaction (docs/roster.md):
@@ -33,6 +34,8 @@ export interface WriteProgress {
 // Each statement well inside the PostgreSQL adapter's 5 s query timeout, even on a busy machine.
 const BATCH = 500;
 const READ_PAGE = 5_000;
+/** Rows opened between two turns of the event loop (logins go on meanwhile). */
+const SLICE = 1_000;
 
 interface StoredRow {
   key_hash: string;
@@ -72,6 +75,7 @@ async function plan(q: Queryable, keys: RosterKeys, school: string, wanted: read
   const seen = new Set<string>();
   const only = removes === 'absent' ? undefined : [...byHash.keys(), ...removeSet];
   for await (const row of storedRows(q, school, only)) {
+    if (seen.size % SLICE === SLICE - 1) await yieldToLoop();
     seen.add(row.key_hash);
     const next = byHash.get(row.key_hash);
     if (!next) {
