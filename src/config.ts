@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
 
-// One schema over the environment (DESIGN.md section 10), parsed once and frozen.
+// One schema over the environment (README, Configuration), parsed once and frozen.
 // Every problem is reported together so an operator fixes them in one go.
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);

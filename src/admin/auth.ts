@@ -6,7 +6,7 @@ import type { Queryable } from '../store/db.js';
 import { findAdminToken } from '../store/admin-tokens.js';
 import { notFound, Problem } from './problem.js';
 
-// Who may call an admin route (DESIGN.md section 8). Every route declares its
+// Who may call an admin route (README, Admin API). Every route declares its
 // access rule, and a route without one cannot be registered:
 //   operator: operator tokens only (a school token gets 403);
 //   school:   an operator, or a token of the school named by :schoolId; any
