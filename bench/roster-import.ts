@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { buildProduction, REDIS_URL, requireRedis, startBenchGateway, type BenchGateway } from './lib/gateway.js';
-import { freshPgDatabase } from '../test/helpers/db.js';
-import { edexml, oneRosterFiles, zipOf } from '../test/helpers/roster-files.js';
+import { freshPgDatabase } from '../support/pg.js';
+import { edexml, oneRosterFiles, zipOf } from '../support/roster-files.js';
 import type { RosterPerson } from '../src/roster/person.js';
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 50_000);

@@ -6,14 +6,14 @@ import { recordAudit } from '../store/audit.js';
 import type { Queryable } from '../store/db.js';
 import { deleteLicence, getLicence, licencesFor, listLicences, periodsOverlap, putLicence, type StoredLicence } from '../store/licences.js';
 import { getRegistration } from '../store/registrations.js';
-import type { StoredClient } from '../store/registry.js';
+import type { StoredClient } from '../store/seed-file.js';
 import { licenceBodySchema, type LicenceBody, type LicenceReg } from '../store/seed-schema.js';
 import { principalOf } from './auth.js';
 import { commitChange, type AdminDeps } from './changes.js';
 import { notFound, ruleViolation } from './problem.js';
 import { pageOf, pageQuery, problems, schoolIdParam, timestamps } from './schemas.js';
 
-// A school admin's licences (DESIGN.md section 7): which product, for whom
+// A school admin's licences (docs/release.md): which product, for whom
 // (whole school, groups or grades), which claims, from when until when.
 // The rules, in order: the school exists, the client exists, the claims lie
 // within the client's ceiling, and no other licence of the school for that

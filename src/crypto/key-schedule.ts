@@ -1,8 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 
-// DESIGN.md section 4: every key is HKDF-SHA256(ikm = master, salt = empty,
-// info = UTF-8 label, length = 32). The roster's per-school keys are listed in
-// docs/roster.md.
+// docs/pseudonyms.md: every key is HKDF-SHA256(ikm = master, salt = empty,
+// info = UTF-8 label, length = 32). The roster's per-school keys: docs/roster.md.
 
 export interface KeySchedule {
   readonly root: Buffer;

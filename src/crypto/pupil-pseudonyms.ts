@@ -14,7 +14,7 @@ export interface PupilPseudonyms {
 export async function pseudonymsAt(
   supplier: Supplier,
   pupil: { school: string; studentKey: string },
-  deps: { keys: KeySchedule; roots: RootCache; now: number },
+  deps: { keys: KeySchedule; roots: Pick<RootCache, 'rootFor'>; now: number },
   input: Buffer = pupilInput(pupil.school, pupil.studentKey),
 ): Promise<PupilPseudonyms> {
   const root = await deps.roots.rootFor(input);
@@ -26,6 +26,6 @@ export async function pseudonymsAt(
   };
 }
 
-/** DESIGN.md, Contract details: previous_sub is released while the supplier's rotation window is open. */
+/** previous_sub is released while the supplier's rotation window is open (docs/key-rotation.md). */
 export const inRotationWindow = (supplier: Supplier, now: number): boolean =>
   supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && now < Date.parse(supplier.rotationUntil);

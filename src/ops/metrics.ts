@@ -3,9 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RootCache } from '../crypto/root-cache.js';
 import { constantEqual } from '../crypto/tokens.js';
-import { TOKEN_PATH } from '../oidc/token.js';
-import { ASSERTION_PATH } from '../school/login-request.js';
-import { PICKER_PATH } from '../school/picker.js';
+import { bearerCredentials } from '../http/bearer.js';
 import type { KvOperation } from './kv-errors.js';
 
 // Prometheus metrics (docs/operations.md lists them). Every label value comes
@@ -22,7 +20,12 @@ export interface Metrics {
   shed(): void;
 }
 
-const LOGIN_STEPS: Record<string, string> = { '/authorize': 'authorize', [PICKER_PATH]: 'picker', [ASSERTION_PATH]: 'assertion', [TOKEN_PATH]: 'token', '/userinfo': 'userinfo' };
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The login step a route serves, counted in pgw_login_outcomes_total (a fixed set: the routes name it). */
+    loginStep?: 'authorize' | 'picker' | 'assertion' | 'callback' | 'token' | 'userinfo';
+  }
+}
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const CODE = /^[a-z][a-z_]{0,63}$/;
 
@@ -73,7 +76,7 @@ export function createMetrics(rootStats: () => RootCache['stats']): Metrics {
       const method = METHODS.has(request.method) ? request.method : 'other';
       const statusClass = `${Math.floor(reply.statusCode / 100)}xx`;
       duration.observe({ route, method, status_class: statusClass }, reply.elapsedTime / 1000);
-      const step = LOGIN_STEPS[route];
+      const step = request.routeOptions.config.loginStep;
       if (step) logins.inc({ step, outcome: outcomeOf(request, reply.statusCode) });
     },
     kvError: (operation) => kvErrors.inc({ operation }),
@@ -94,9 +97,9 @@ function outcomeOf(request: FastifyRequest, status: number): string {
 /** /metrics on the main port, only with METRICS_TOKEN as a bearer token (compared in constant time). */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, token: string): void {
   app.get('/metrics', { config: { pressureHandler: () => undefined } }, async (request, reply) => {
-    const given = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const credentials = bearerCredentials(request.headers.authorization, 512);
     reply.header('cache-control', 'no-store');
-    if (!given || !constantEqual(given, token)) {
+    if (!('token' in credentials) || !constantEqual(credentials.token, token)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'invalid_token', error_description: 'A valid metrics token is required' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -2,12 +2,13 @@ import type { Db, Queryable } from './db.js';
 import { recordAudit } from './audit.js';
 import { licencesFor, putLicence, deleteLicence } from './licences.js';
 import { getRegistration, putRegistration, type RegistrationKind } from './registrations.js';
-import { hashSecret, type StoredClient } from './registry.js';
+import { hashSecret } from './registry.js';
+import type { StoredClient } from './seed-file.js';
 import type { ClientReg, LicenceReg, Seed } from './seed-schema.js';
 import { stableJson } from './stable-json.js';
 import { randomUUID } from 'node:crypto';
 
-// The seed file as an idempotent import (DESIGN.md section 10): registrations
+// The seed file as an idempotent import (docs/registrations.md): registrations
 // are inserted or replaced by id, and each (school, client) pair the seed names
 // gets exactly the seed's licences. Unchanged rows are left alone, so a restart
 // with the same seed writes nothing and audits nothing. The seed has been

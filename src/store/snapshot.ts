@@ -1,12 +1,13 @@
 import type { Queryable } from './db.js';
 import { allLicences } from './licences.js';
 import { allRegistrations } from './registrations.js';
-import { buildRegistry, withObjections, type Registry, type StoredClient, type StoredSeed } from './registry.js';
+import { buildRegistry, withObjections, type Registry } from './registry.js';
+import type { StoredClient, StoredSeed } from './seed-file.js';
 import { allObjectionTargets } from '../privacy/objections.js';
 import type { SchoolReg, SupplierReg } from './seed-schema.js';
 import { stableJson } from './stable-json.js';
 
-// The login path's registry, built from the database (DESIGN.md section 2).
+// The login path's registry, built from the database (docs/architecture.md).
 // Replaced as a whole when the stored registrations change; when the database
 // cannot be read, the last good snapshot stays in place and logins go on.
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readZipFiles } from '../../src/roster/oneroster-zip.js';
 import { RosterRefused } from '../../src/roster/problems.js';
-import { zipOf } from '../helpers/roster-files.js';
+import { zipOf } from '../../support/roster-files.js';
 
 // The zip bounds of a OneRoster import (docs/roster.md, "OneRoster"): a file
 // above the bound is refused by its declared size before it is inflated, and a

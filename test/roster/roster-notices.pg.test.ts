@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDb } from '../../src/store/pg-db.js';
 import { migrate } from '../../src/store/migrate.js';
 import { adminClient } from '../helpers/admin.js';
-import { freshPgDatabase } from '../helpers/db.js';
+import { freshPgDatabase } from '../../support/pg.js';
 import { makeWorld } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { redisUrl } from '../helpers/redis.js';
-import { PEOPLE } from '../helpers/roster-files.js';
+import { PEOPLE } from '../../support/roster-files.js';
 
 // A roster change made through one gateway reaches the login cache of another
 // (docs/roster.md, "At login"): the second process cached the person; after

@@ -8,7 +8,7 @@ import { TestClock } from '../helpers/clock.js';
 import type { TestDb } from '../helpers/db.js';
 import { makeWorld, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { edexml, oneRosterFiles, PEOPLE, readRoster, zipOf } from '../helpers/roster-files.js';
+import { edexml, oneRosterFiles, PEOPLE, readRoster, zipOf } from '../../support/roster-files.js';
 import { keyHash, lookupHash } from '../../src/roster/seal.js';
 
 // The school's roster through the admin API (docs/roster.md), once per database

@@ -4,7 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { createKeySchedule } from '../../src/crypto/key-schedule.js';
 import { keyHash, loginHashes, lookupHash, openPerson, sealPerson } from '../../src/roster/seal.js';
-import { PEOPLE } from '../helpers/roster-files.js';
+import { PEOPLE } from '../../support/roster-files.js';
 
 // The roster's keys and hashes exactly as docs/roster.md ("At rest") states them,
 // recomputed with an independent implementation (@noble/hashes), and the seal's

@@ -1,9 +1,9 @@
 import { ZipFile } from 'yazl';
-import type { KeySchedule } from '../../src/crypto/key-schedule.js';
-import type { RosterPerson } from '../../src/roster/person.js';
-import { storedRows } from '../../src/roster/roster-write.js';
-import { openPerson } from '../../src/roster/seal.js';
-import type { Queryable } from '../../src/store/db.js';
+import type { KeySchedule } from '../src/crypto/key-schedule.js';
+import type { RosterPerson } from '../src/roster/person.js';
+import { storedRows } from '../src/roster/roster-write.js';
+import { openPerson } from '../src/roster/seal.js';
+import type { Queryable } from '../src/store/db.js';
 
 // One small school written three ways (EDEXML 2.1, a OneRoster 1.2 CSV zip,
 // the gateway's JSON), so the roster tests can show all three give the same
