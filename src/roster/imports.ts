@@ -5,7 +5,7 @@ import { ConstraintError, type Db, type Queryable } from '../store/db.js';
 import { finishImport, HEARTBEAT_MS, insertImport, readImport, saveProgress, type ImportCounts, type ImportFormat, type ImportKind, type ImportRecord } from './import-store.js';
 import type { RosterChanges } from './lookup.js';
 import { ProblemList, RosterRefused } from './problems.js';
-import { applyDelta, loginsHeldByOthers, replaceRoster, type PreparedPerson, type RosterCounts } from './roster-write.js';
+import { applyDelta, loginHashesOf, loginsHeldByOthers, replaceRoster, type PreparedPerson, type RosterCounts } from './roster-write.js';
 import { keyHash } from './seal.js';
 import { preparePeople, validatePeople, type Candidate } from './validate.js';
 
@@ -61,7 +61,7 @@ export function createRosterImports(deps: RosterImportDeps): RosterImports {
       if (parsed.kind === 'full') counts = await replaceRoster(tx, keys, rec.school, people, now(), progress);
       else {
         const removes = parsed.remove.map((k) => keyHash(keys, k).toString('hex'));
-        await refuseHeldLogins(tx, rec.school, parsed.upsert, people, removes);
+        await refuseHeldLogins(tx, rec.school, parsed.upsert, people.map((p) => loginHashesOf(keys, p.person)), removes, people);
         counts = await applyDelta(tx, keys, rec.school, people, removes, now(), progress);
       }
       const all = { ...counts, skipped };
@@ -77,7 +77,7 @@ export function createRosterImports(deps: RosterImportDeps): RosterImports {
     rec.total = candidates.length + (parsed.kind === 'delta' ? parsed.remove.length : 0);
     const people = await validatePeople(candidates, parsed.problems);
     if (parsed.kind === 'delta') refuseUpsertAndRemove(parsed, people.map((p) => p.studentKey));
-    const prepared = await preparePeople(deps.keys.roster(rec.school), rec.school, people);
+    const prepared = await preparePeople(deps.keys.roster(rec.school), people);
     rec.state = 'writing';
     rec.counts = await write(rec, request.actor, parsed, prepared, parsed.kind === 'full' ? parsed.skipped : 0);
     rec.state = 'done';
@@ -136,13 +136,13 @@ function refuseUpsertAndRemove(parsed: Extract<ParsedRoster, { kind: 'delta' }>,
 }
 
 /** A delta's new logins must not belong to someone else on the roster who stays. */
-async function refuseHeldLogins(tx: Queryable, school: string, upsert: Candidate[], people: PreparedPerson[], removes: string[]): Promise<void> {
+async function refuseHeldLogins(tx: Queryable, school: string, upsert: Candidate[], logins: string[][], removes: string[], people: PreparedPerson[]): Promise<void> {
   const owners = new Set([...people.map((p) => p.keyHash), ...removes]);
-  const held = await loginsHeldByOthers(tx, school, people.flatMap((p) => p.loginHashes), owners);
+  const held = await loginsHeldByOthers(tx, school, logins.flat(), owners);
   if (!held.size) return;
   const problems = new ProblemList();
-  people.forEach((p, i) => {
-    if (p.loginHashes.some((h) => held.has(h))) problems.add({ ...upsert[i]!.where, field: upsert[i]!.fieldName(['logins']), detail: 'a login of another person on the roster' });
+  logins.forEach((hashes, i) => {
+    if (hashes.some((h) => held.has(h))) problems.add({ ...upsert[i]!.where, field: upsert[i]!.fieldName(['logins']), detail: 'a login of another person on the roster' });
   });
   throw RosterRefused.of(problems);
 }

@@ -1,7 +1,8 @@
 import type { RosterKeys } from '../crypto/key-schedule.js';
 import type { Queryable } from '../store/db.js';
 import { yieldToLoop } from './problems.js';
-import { openSealed } from './seal.js';
+import type { RosterPerson } from './person.js';
+import { loginHashes, openSealed, sealPerson } from './seal.js';
 
 // Writing a school's roster inside the caller's transaction (docs/roster.md):
 // a full sync and a delta both come down to "these people are written, these
@@ -9,16 +10,17 @@ import { openSealed } from './seal.js';
 // roster reads every row and writes none. Keys travel as hex and are decoded
 // in SQL, so both database adapters pass them the same way.
 
-/** A validated person, ready to store: nothing in it is in clear. */
+/** A validated person with what finds them: sealed and hashed only if written (an unchanged person costs no AES). */
 export interface PreparedPerson {
   /** Hex of the key hash. */
   readonly keyHash: string;
-  /** The canonical JSON that was sealed: compared with the stored one, never stored in clear. */
+  /** The canonical JSON: compared with the stored one, sealed when written, never stored in clear. */
   readonly canonical: string;
-  readonly sealed: Buffer;
-  /** Hex of every login hash. */
-  readonly loginHashes: readonly string[];
+  readonly person: RosterPerson;
 }
+
+/** Hex of every login hash of the person, each once. */
+export const loginHashesOf = (keys: RosterKeys, person: RosterPerson): string[] => [...new Set(loginHashes(keys, person.logins).map((h) => h.toString('hex')))];
 
 export interface RosterCounts {
   added: number;
@@ -107,19 +109,20 @@ async function inBatches<T>(items: readonly T[], fn: (batch: T[]) => Promise<voi
 
 const HEX_ARRAY = (n: number) => `(SELECT decode(h, 'hex') FROM unnest($${n}::text[]) AS h)`;
 
-async function apply(tx: Queryable, school: string, p: Plan, now: Date, progress: WriteProgress): Promise<void> {
+async function apply(tx: Queryable, keys: RosterKeys, school: string, p: Plan, now: Date, progress: WriteProgress): Promise<void> {
   await inBatches(p.dropLogins, (batch) => tx.query(`DELETE FROM roster_logins WHERE school_id = $1 AND key_hash = ANY${HEX_ARRAY(2)}`, [school, batch]).then(() => undefined));
   await inBatches(p.remove, (batch) =>
     tx.query(`UPDATE roster_people SET removed_at = $3 WHERE school_id = $1 AND key_hash = ANY${HEX_ARRAY(2)}`, [school, batch, now]).then(() => undefined));
   let written = 0;
   await inBatches(p.write, async (batch) => {
+    const sealed = batch.map((b) => sealPerson(keys, school, Buffer.from(b.keyHash, 'hex'), b.person).toString('base64'));
     await tx.query(
       `INSERT INTO roster_people (school_id, key_hash, sealed, updated_at)
        SELECT $1, decode(k, 'hex'), decode(s, 'base64'), $4 FROM unnest($2::text[], $3::text[]) AS t(k, s)
        ON CONFLICT (school_id, key_hash) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at, removed_at = NULL`,
-      [school, batch.map((b) => b.keyHash), batch.map((b) => b.sealed.toString('base64')), now],
+      [school, batch.map((b) => b.keyHash), sealed, now],
     );
-    const logins = batch.flatMap((b) => b.loginHashes.map((h) => [h, b.keyHash] as const));
+    const logins = batch.flatMap((b) => loginHashesOf(keys, b.person).map((h) => [h, b.keyHash] as const));
     if (logins.length) {
       await tx.query(
         `INSERT INTO roster_logins (school_id, login_hash, key_hash) SELECT $1, decode(l, 'hex'), decode(k, 'hex') FROM unnest($2::text[], $3::text[]) AS t(l, k)`,
@@ -134,14 +137,14 @@ async function apply(tx: Queryable, school: string, p: Plan, now: Date, progress
 /** A full sync: the roster becomes exactly `people`; everyone else on it is removed (stops logging in now). */
 export async function replaceRoster(tx: Queryable, keys: RosterKeys, school: string, people: readonly PreparedPerson[], now: Date, progress: WriteProgress): Promise<RosterCounts> {
   const p = await plan(tx, keys, school, people, 'absent');
-  await apply(tx, school, p, now, progress);
+  await apply(tx, keys, school, p, now, progress);
   return p.counts;
 }
 
 /** A delta: `upserts` are written, `removes` (key hashes) removed; nobody else is touched. */
 export async function applyDelta(tx: Queryable, keys: RosterKeys, school: string, upserts: readonly PreparedPerson[], removes: readonly string[], now: Date, progress: WriteProgress): Promise<RosterCounts> {
   const p = await plan(tx, keys, school, upserts, removes);
-  await apply(tx, school, p, now, progress);
+  await apply(tx, keys, school, p, now, progress);
   return p.counts;
 }
 

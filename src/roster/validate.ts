@@ -2,7 +2,7 @@ import type { RosterKeys } from '../crypto/key-schedule.js';
 import { asRosterPerson, canonicalPerson, personSchema, type RosterPerson } from './person.js';
 import { ProblemList, RosterRefused, yieldToLoop, type RowProblem } from './problems.js';
 import type { PreparedPerson } from './roster-write.js';
-import { keyHash, loginHashes, sealPerson } from './seal.js';
+import { keyHash } from './seal.js';
 
 // One validation for every format (docs/roster.md, "Bad rows"): a parser turns
 // its rows into candidates in the JSON person shape, each with where it came
@@ -71,19 +71,13 @@ export async function validatePeople(candidates: readonly Candidate[], extra: Pr
   return valid.map((v) => v.person);
 }
 
-/** Hash and seal each person for the school (slices, so logins go on meanwhile). */
-export async function preparePeople(keys: RosterKeys, school: string, people: readonly RosterPerson[]): Promise<PreparedPerson[]> {
+/** Each person's key hash and canonical form (slices, so logins go on meanwhile); sealing waits until a person is written. */
+export async function preparePeople(keys: RosterKeys, people: readonly RosterPerson[]): Promise<PreparedPerson[]> {
   const out: PreparedPerson[] = [];
   for (let i = 0; i < people.length; i++) {
     if (i % SLICE === SLICE - 1) await yieldToLoop();
     const person = people[i]!;
-    const hash = keyHash(keys, person.studentKey);
-    out.push({
-      keyHash: hash.toString('hex'),
-      canonical: canonicalPerson(person),
-      sealed: sealPerson(keys, school, hash, person),
-      loginHashes: [...new Set(loginHashes(keys, person.logins).map((h) => h.toString('hex')))],
-    });
+    out.push({ keyHash: keyHash(keys, person.studentKey).toString('hex'), canonical: canonicalPerson(person), person });
   }
   return out;
 }
