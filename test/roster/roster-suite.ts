@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySchedule } from '../../src/crypto/key-schedule.js';
 import type { Kv } from '../../src/store/kv.js';
@@ -220,6 +220,24 @@ export function defineRosterSuite(makeDb: () => Promise<TestDb>, makeKv?: () => 
     const audit = (await school.get(`/schools/${SCHOOL}/audit-events?limit=200`)).body.items.filter((e: { action: string }) => e.action.startsWith('roster.'));
     expect(audit[0]).toMatchObject({ action: 'roster.full', target: `roster-import:${started.body.id}`, before: null, after: { format: 'json', added: 2_500, changed: 0, unchanged: 0, removed: 3, skipped: 0 } });
     expect(JSON.stringify(audit)).not.toMatch(/LLQ|regenboog\.example|q@/);
+  });
+
+  it('runs one import per school at a time (409), and reads an import whose process stopped as failed (interrupted)', async () => {
+    const other = randomUUID();
+    const insert = (heartbeatAgoMs: number) => store.db.query(
+      "INSERT INTO roster_imports (id, school_id, actor, kind, format, state, started_at, heartbeat_at) VALUES ($1, $2, 'elsewhere', 'full', 'json', 'writing', $3, $3)",
+      [other, SCHOOL, new Date(clock.now() - heartbeatAgoMs)],
+    );
+    await insert(1_000);
+    const busy = await putJson(PEOPLE);
+    expect(busy.status).toBe(409);
+    expect(busy.body.type).toBe('urn:pgw:problem:import_running');
+    await store.db.query('DELETE FROM roster_imports WHERE id = $1', [other]);
+
+    await insert(60_000);
+    expect((await school.get(`/schools/${SCHOOL}/roster/imports/${other}`)).body).toMatchObject({ state: 'failed', reason: 'interrupted', finishedAt: expect.any(String) });
+    expect((await putJson(PEOPLE)).status).toBe(200);
+    expect((await school.get(`/schools/${SCHOOL}/roster/imports/${other}`)).body).toMatchObject({ state: 'failed', reason: 'interrupted' });
   });
 
   it('counts logins that found nobody, per school day, in the summary', async () => {
