@@ -27,6 +27,7 @@ import { registerLogout } from './session/logout.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 import { registerAdmin } from './admin/index.js';
+import { answerFrameworkError } from './admin/problem.js';
 import type { Db } from './store/db.js';
 import type { RegistrySync } from './store/registry-sync.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Forwarded-* count only from the configured proxies; the issuer never comes from a header.
     trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
     return503OnClosing: true,
+    frameworkErrors: answerFrameworkError,
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   });

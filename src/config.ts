@@ -49,7 +49,8 @@ export const envSchema = z.object({
     PORT: intFromEnv(3000, 0, 65535),
     ISSUER: z
       .url({ protocol: /^https?$/ })
-      .refine((raw) => new URL(raw).protocol === 'https:' || LOOPBACK.has(new URL(raw).hostname), {
+      // A value that is no URL at all is reported by z.url() above; zod runs this refinement anyway.
+      .refine((raw) => { const url = URL.parse(raw); return !url || url.protocol === 'https:' || LOOPBACK.has(url.hostname); }, {
         message: 'must be https (http only on loopback hosts)',
       })
       .refine((raw) => !raw.includes('?') && !raw.includes('#') && !raw.endsWith('/'), {

@@ -27,6 +27,11 @@ describe('configuration (DESIGN.md section 10)', () => {
     expect(() => loadConfig({ ISSUER: 'https://gw.example/' })).toThrow(/ISSUER/);
   });
 
+  it('lists an ISSUER that is no URL at all with the other problems (it once threw a bare TypeError)', () => {
+    expect(() => loadConfig({ ISSUER: 'not a url', PORT: 'x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ISSUER: 'not a url', PORT: 'x' })).toThrow(/ISSUER: Invalid URL[\s\S]*PORT|PORT[\s\S]*ISSUER: Invalid URL/);
+  });
+
   it('masks secrets and URL passwords when described', () => {
     const cfg = loadConfig({ PSEUDONYM_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), REDIS_URL: 'redis://user:hunter2@127.0.0.1:6379' });
     const text = JSON.stringify(describeConfig(cfg));
