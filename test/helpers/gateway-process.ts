@@ -37,6 +37,12 @@ export class GatewayProcess {
     return new GatewayProcess(url, child, output);
   }
 
+  /** The exit code once the process has ended (null for a signal), undefined while it runs. */
+  get exitCode(): number | null | undefined {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    return this.child.signalCode === null ? undefined : null;
+  }
+
   /** What the login helpers need of a gateway: its URL and its published signing keys. */
   async asLoginTarget(): Promise<TestGateway> {
     const jwks = (await (await fetch(`${this.url}/jwks.json`)).json()) as { keys: object[] };
