@@ -21,6 +21,7 @@ import { createMetrics, listenMetrics, registerMetricsRoute } from './ops/metric
 import { registerDraining } from './ops/shutdown.js';
 import { createRateCounter } from './ops/rate-limit.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
+import { serverTimeouts } from './ops/http-timeouts.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { registerLogout } from './session/logout.js';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Forwarded-* count only from the configured proxies; the issuer never comes from a header.
     trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
     return503OnClosing: true,
+    ...serverTimeouts(config),
     frameworkErrors: answerFrameworkError,
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -99,6 +99,12 @@ export const envSchema = z.object({
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),
     METRICS_TOKEN: z.string().min(32).optional(),
+    // Slow and idle clients (docs/operations.md): the request head must arrive within the
+    // headers timeout and the whole request within the request timeout (else 408 and close); a
+    // connection on which nothing moves for the idle timeout is closed.
+    HTTP_HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100, 120_000),
+    HTTP_REQUEST_TIMEOUT_MS: intFromEnv(30_000, 100, 600_000),
+    HTTP_IDLE_TIMEOUT_MS: intFromEnv(72_000, 100, 600_000),
     SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
     SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
     // Privacy rights (docs/privacy.md): repeated releases are counted into the ledger this
@@ -149,6 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.success && parsed.data.SHUTDOWN_DRAIN_MS >= parsed.data.SHUTDOWN_TIMEOUT_MS) {
     problems.push('SHUTDOWN_DRAIN_MS: must be shorter than SHUTDOWN_TIMEOUT_MS (the drain is part of the bounded shutdown)');
+  }
+  if (parsed.success && parsed.data.HTTP_HEADERS_TIMEOUT_MS > parsed.data.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the head is part of the request)');
   }
   if (parsed.success && parsed.data.METRICS_PORT && parsed.data.METRICS_PORT === parsed.data.PORT) {
     problems.push('METRICS_PORT: must differ from PORT');
