@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.roots ??
     createRootCache(deps.keys, kv, {
       cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
-      onKvError: (err) => logger.warn({ err }, 'pseudonym cache unavailable, computing'),
+      onKvError: (err) => logger.warn({ err }, 'pseudonym root not cached in the KV; the next lookup computes it again'),
     });
   const lifecycle = deps.lifecycle ?? new Lifecycle();
   const durable = deps.durable;

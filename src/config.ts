@@ -65,6 +65,9 @@ export const envSchema = z.object({
     REDIS_CLUSTER_NODES: redisNodes.optional(),
     REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().min(1).optional(),
+    // How long one Redis command may wait for its answer. The first command past it drops the
+    // stalled connection, so every request waiting on Redis answers 503 at once (docs/operations.md).
+    REDIS_COMMAND_TIMEOUT_MS: intFromEnv(1_000, 50, 60_000),
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . - (no hash tag: keys must spread over a Cluster)' }).default('pgw:'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
