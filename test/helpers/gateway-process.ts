@@ -10,8 +10,9 @@ export class GatewayProcess {
     readonly output: string[],
   ) {}
 
+  /** `env.PORT`, when given, is the port to listen on; otherwise a free one. */
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
-    const port = await freePort();
+    const port = env.PORT ? Number(env.PORT) : await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, LOG_LEVEL: 'info', PORT: String(port), ISSUER: url, ...env },
@@ -49,8 +50,17 @@ export class GatewayProcess {
     return { url: this.url, signing: { jwks } } as unknown as TestGateway;
   }
 
+  /** SIGKILL: the process ends at once, mid-request, with nothing flushed or closed. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
+
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.exitCode !== undefined) return;
     await new Promise<void>((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.kill('SIGTERM');
