@@ -6,11 +6,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from '../helpers/admin.js';
 import { fullLogin, type GatewayView } from '../helpers/browser.js';
-import { databaseUrl, freshPgDatabase } from '../helpers/db.js';
+import { databaseUrl, freshPgDatabaseBehindProxy, type freshPgDatabase } from '../helpers/db.js';
 import { LEES_CB, makeWorld, PUPIL, type World } from '../helpers/fixture.js';
 import { GatewayProcess } from '../helpers/gateway-process.js';
 import { TestPublisher } from '../helpers/publisher.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 // A PostgreSQL connection that ends while an admin write holds it (the backend
 // terminated by an operator or a failover, the TCP connection reset) once
@@ -42,15 +42,12 @@ describe('PostgreSQL connections ending during admin writes', () => {
 
   beforeAll(async () => {
     world = await makeWorld();
-    database = await freshPgDatabase();
-    const real = new URL(databaseUrl());
-    proxy = await TcpProxy.start({ host: real.hostname, port: Number(real.port || 5432) });
-    const viaProxy = new URL(database.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    let viaProxy: string;
+    ({ database, proxy, viaProxy } = await freshPgDatabaseBehindProxy());
     const dir = await mkdtemp(join(tmpdir(), 'pgw-db-loss-'));
     await writeFile(join(dir, 'seed.json'), JSON.stringify(world.seed));
     gateway = await GatewayProcess.start({
-      DATA_DIR: join(dir, 'data'), DATABASE_URL: viaProxy.toString(), REDIS_URL: '', SEED_FILE: join(dir, 'seed.json'),
+      DATA_DIR: join(dir, 'data'), DATABASE_URL: viaProxy, REDIS_URL: '', SEED_FILE: join(dir, 'seed.json'),
       PSEUDONYM_MASTER_KEY: randomBytes(32).toString('base64'), PSEUDONYM_SCRYPT_N: '1024',
       OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, RATE_LIMIT_ADMIN_PER_MIN: '1000000',
       RATE_LIMIT_ASSERTION_PER_MIN: '1000000', RATE_LIMIT_TOKEN_PER_MIN: '1000000', RATE_LIMIT_TOKEN_IP_PER_MIN: '1000000',
@@ -72,6 +69,14 @@ describe('PostgreSQL connections ending during admin writes', () => {
   const databaseName = () => new URL(database.url).pathname.slice(1);
   const terminateBackends = async () =>
     (await control.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [databaseName()])).rowCount ?? 0;
+
+  /** `fault` every 50-200 ms until `until`, or until the gateway has exited. */
+  async function faultUntil(until: number, fault: () => Promise<void>): Promise<void> {
+    while (Date.now() < until && gateway.exitCode === undefined) {
+      await sleep(50 + Math.random() * 150);
+      await fault();
+    }
+  }
 
   /** Writers creating suppliers one after another until `until`, sorting every answer. */
   async function writeUntil(until: number, tally: Tally, writers = 2): Promise<void> {
@@ -135,12 +140,7 @@ describe('PostgreSQL connections ending during admin writes', () => {
     const tally: Tally = { ok: [], unavailable: [], other: [] };
     const until = Date.now() + 30_000;
     let terminated = 0;
-    const killer = (async () => {
-      while (Date.now() < until && gateway.exitCode === undefined) {
-        await sleep(50 + Math.random() * 150);
-        terminated += await terminateBackends();
-      }
-    })();
+    const killer = faultUntil(until, async () => void (terminated += await terminateBackends()));
     const [, , logins] = await Promise.all([killer, writeUntil(until, tally), logInUntil(until)]);
     await recovered(tally);
 
@@ -164,12 +164,7 @@ describe('PostgreSQL connections ending during admin writes', () => {
     const tally: Tally = { ok: [], unavailable: [], other: [] };
     const until = Date.now() + 10_000;
     let resets = 0;
-    const resetter = (async () => {
-      while (Date.now() < until && gateway.exitCode === undefined) {
-        await sleep(50 + Math.random() * 150);
-        resets += proxy.reset();
-      }
-    })();
+    const resetter = faultUntil(until, async () => void (resets += proxy.reset()));
     const [, , logins] = await Promise.all([resetter, writeUntil(until, tally), logInUntil(until)]);
     await recovered(tally);
 
