@@ -53,19 +53,19 @@ describe('Redis flushed with logins in flight', () => {
     // In flight: a login at the school, a code not yet redeemed, an access token, an assertion already used.
     const atSchool = await begin();
     const unredeemed = await begin();
-    const back = await postAssertion(unredeemed.step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: unredeemed.step.nonce, aud: gateway.url }));
+    const back = await postAssertion(unredeemed.step, await world.regenboog.assertion(PUPIL, { nonce: unredeemed.step.nonce, aud: gateway.url }));
     const code = new URL(back.headers.get('location')!).searchParams.get('code')!;
     const used = await begin();
     const usedAssertion = await world.regenboog.assertion(PUPIL, { nonce: used.step.nonce, aud: gateway.url });
-    expect((await postAssertion(used.step.returnTo, usedAssertion)).status).toBe(303);
+    expect((await postAssertion(used.step, usedAssertion)).status).toBe(303);
     expect((await get(`${gateway.url}/userinfo`, { authorization: `Bearer ${before.tokens.access_token}` })).status).toBe(200);
 
     expect(await control.flushall()).toBe('OK');
 
-    const assertion = await postAssertion(atSchool.step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: atSchool.step.nonce, aud: gateway.url }));
+    const assertion = await postAssertion(atSchool.step, await world.regenboog.assertion(PUPIL, { nonce: atSchool.step.nonce, aud: gateway.url }));
     expect(await pageOf(assertion)).toEqual(refusedPage('login_expired'));
     // The replay marker is gone with the pending login it consumed: the replay completes nothing.
-    expect(await pageOf(await postAssertion(used.step.returnTo, usedAssertion))).toEqual(refusedPage('login_expired'));
+    expect(await pageOf(await postAssertion(used.step, usedAssertion))).toEqual(refusedPage('login_expired'));
     const form = { ...codeForm({ code, verifier: unredeemed.started.verifier, redirectUri: LEES_CB, clientId: 'leesapp' }), ...(await leesAuth()) };
     expectTokenError(await postToken(`${gateway.url}/token`, form), 400, 'invalid_grant');
     const info = await get(`${gateway.url}/userinfo`, { authorization: `Bearer ${before.tokens.access_token}` });

@@ -86,7 +86,7 @@ describe('Redis stalled (DEBUG SLEEP)', () => {
       await new Promise((resolve) => setTimeout(resolve, offset));
       const jwt = await clientAssertion(world.leesKey, 'leesapp', { aud: gateway.url });
       return Promise.all([
-        timed('assertion', stallStart, () => postAssertion(steps[i]!.returnTo, assertions[i]!)),
+        timed('assertion', stallStart, () => postAssertion(steps[i]!, assertions[i]!)),
         timed('token (client_secret_basic)', stallStart, () => postToken(`${gateway.url}/token`, codeForm(taalCodes[i]!), { authorization: basicAuth('taalapp', world.taalSecret) })),
         timed('token (private_key_jwt)', stallStart, () => postToken(`${gateway.url}/token`, { ...codeForm(leesCodes[i]!), client_assertion_type: JWT_BEARER, client_assertion: jwt })),
       ]);

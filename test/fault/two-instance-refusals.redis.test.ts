@@ -54,7 +54,8 @@ describe('login refusals across two gateway instances sharing Redis', () => {
   }
   const genuine = (step: SchoolStep, school = world.regenboog, claims: Record<string, unknown> = {}) =>
     school.assertion(PUPIL, { nonce: step.nonce, aud: cluster.issuer, claims });
-  const post = (instance: GatewayProcess, step: SchoolStep, token: string) => postAssertion(on(instance, step.returnTo), token);
+  /** The browser that began the login posts the school's answer, which the load balancer sends to `instance`. */
+  const post = (instance: GatewayProcess, step: SchoolStep, token: string) => postAssertion({ ...step, returnTo: on(instance, step.returnTo) }, token);
 
   describe('refused at verification on one instance, the pending login still completes on the other', () => {
     type Forge = (step: SchoolStep) => Promise<string>;
@@ -107,6 +108,11 @@ describe('login refusals across two gateway instances sharing Redis', () => {
       const { step } = await begin(b);
       expect((await post(b, step, await genuine(step))).status).toBe(303);
       expect(await pageOf(await post(a, step, await genuine(step, world.regenboog, { sub: 'another-pupil' })))).toEqual(refusedPage('login_expired'));
+    });
+
+    it('the answer posted to the other instance from another browser (no login cookie): login_other_browser', async () => {
+      const { step } = await begin(a);
+      expect(await pageOf(await post(b, { ...step, cookie: '' }, await genuine(step)))).toEqual(refusedPage('login_other_browser'));
     });
 
     it('a nonce no instance issued: login_expired', async () => {

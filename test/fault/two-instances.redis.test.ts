@@ -56,7 +56,7 @@ describe('gateway instances sharing Redis: kills, races and a silent publisher',
   async function codeFrom(instance: GatewayProcess, publisher: TestPublisher = lees): Promise<IssuedCode> {
     const started = await publisher.startLogin({ school_hint: '12AB' });
     const step = await toSchool(cluster.view, world.regenboog, new URL(on(instance, started.url)));
-    const res = await postAssertion(on(instance, step.returnTo), await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: cluster.issuer }));
+    const res = await postAssertion({ ...step, returnTo: on(instance, step.returnTo) }, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: cluster.issuer }));
     expect(res.status).toBe(303);
     return { code: new URL(res.headers.get('location')!).searchParams.get('code')!, verifier: started.verifier, redirectUri: publisher.redirectUri, clientId: publisher.clientId };
   }
@@ -130,7 +130,7 @@ describe('gateway instances sharing Redis: kills, races and a silent publisher',
     const issuedByC = await codeFrom(c);
     await c.kill();
     expect(c.exitCode).toBeNull();
-    const res = await postAssertion(on(a, step.returnTo), await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: cluster.issuer }));
+    const res = await postAssertion({ ...step, returnTo: on(a, step.returnTo) }, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: cluster.issuer }));
     expect(res.status).toBe(303);
     const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
     expectTokens(await postToken(`${b.url}/token`, { ...codeForm({ code, verifier: started.verifier, redirectUri: LEES_CB, clientId: 'leesapp' }), ...(await leesAuth()) }));
