@@ -7,12 +7,12 @@ import { daysBefore } from '../privacy/disclosures.js';
 import { schoolDay } from '../release/licence.js';
 import type { ImportFormat, ImportRecord } from '../roster/import-store.js';
 import { latestImport } from '../roster/import-store.js';
-import { ImportRunning, type ImportRequest, type ParsedRoster, type RosterImports } from '../roster/imports.js';
+import { checkRoster, ImportRunning, type ImportRequest, type ParsedRoster, type RosterImports } from '../roster/imports.js';
 import { jsonDelta, jsonFullCandidates } from '../roster/parse-json.js';
 import { parseEdexml } from '../roster/parse-edexml.js';
 import { parseOneRoster } from '../roster/parse-oneroster.js';
 import { personSchema } from '../roster/person.js';
-import { ProblemList } from '../roster/problems.js';
+import { ProblemList, RosterRefused, type RowProblem } from '../roster/problems.js';
 import { rosterSize, unmatchedSince } from '../roster/roster-read.js';
 import type { Db } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
@@ -76,8 +76,8 @@ const view = (r: ImportRecord) => {
   return rest;
 };
 
-function refused(record: ImportRecord): Problem {
-  return new Problem('invalid_roster', 400, 'The roster has bad rows; nothing was changed', record.problems ?? [], undefined, { problemCount: record.problemCount, importId: record.id });
+function refused(problems: readonly RowProblem[], problemCount: number, importId?: string): Problem {
+  return new Problem('invalid_roster', 400, 'The roster has bad rows; nothing was changed', [...problems], undefined, { problemCount, ...(importId ? { importId } : {}) });
 }
 
 export function registerRosterRoutes(scope: FastifyInstance, deps: RosterRouteDeps): void {
@@ -87,18 +87,26 @@ export function registerRosterRoutes(scope: FastifyInstance, deps: RosterRouteDe
   // The body is checked by the import, row by row, in the same problem shape for every format.
   const bodyUnchecked: typeof validatorCompiler = (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route));
 
-  async function startImport(request: FastifyRequest<{ Params: { schoolId: string } }>, reply: FastifyReply, kind: 'full' | 'delta', parse: ImportRequest['parse'], format: ImportFormat) {
+  // A small body is checked before its import is recorded: bad rows answer 400 and leave no record. A job's
+  // rows are checked in the job, and a refused job's record keeps its problems.
+  async function startImport(request: FastifyRequest<{ Params: { schoolId: string } }>, reply: FastifyReply, kind: 'full' | 'delta', parse: () => Promise<ParsedRoster>, format: ImportFormat) {
     const school = request.params.schoolId;
     if (!(await getRegistration(deps.db, 'school', school))) throw notFound();
-    const request_: ImportRequest = { id: randomUUID(), school, actor: principalOf(request).actor, kind, format, parse };
-    const started = await deps.imports.start(request_).catch((err: unknown) => {
-      throw err instanceof ImportRunning ? new Problem('import_running', 409, 'An import of this roster is still running; its status shows the progress') : err;
-    });
     const size = Number(request.headers['content-length'] ?? Number.POSITIVE_INFINITY);
     const async = size > INLINE_IMPORT_BYTES || /\brespond-async\b/.test(String(request.headers.prefer ?? ''));
+    let check: ImportRequest['check'] = () => checkRoster(parse);
+    if (!async) {
+      const checked = await checkRoster(parse).catch((err: unknown) => {
+        throw err instanceof RosterRefused ? refused(err.problems, err.problemCount) : err;
+      });
+      check = async () => checked;
+    }
+    const started = await deps.imports.start({ id: randomUUID(), school, actor: principalOf(request).actor, kind, format, check }).catch((err: unknown) => {
+      throw err instanceof ImportRunning ? new Problem('import_running', 409, 'An import of this roster is still running; its status shows the progress') : err;
+    });
     if (async) return reply.code(202).header('location', `${request.url.split('?')[0]}/imports/${started.record.id}`).send(view(started.record));
     const done = await started.run;
-    if (done.state === 'refused') throw refused(done);
+    if (done.state === 'refused') throw refused(done.problems ?? [], done.problemCount, done.id);
     if (done.state !== 'done') throw new Problem('server_error', 500, 'Internal error');
     return reply.code(200).send(view(done));
   }

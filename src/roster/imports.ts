@@ -7,6 +7,7 @@ import type { RosterChanges } from './lookup.js';
 import { ProblemList, RosterRefused } from './problems.js';
 import { applyDelta, loginHashesOf, loginsHeldByOthers, replaceRoster, type PreparedPerson, type RosterCounts } from './roster-write.js';
 import { keyHash } from './seal.js';
+import type { RosterPerson } from './person.js';
 import { preparePeople, validatePeople, type Candidate } from './validate.js';
 
 // Running a roster import (docs/roster.md, "Imports"): read the file, check
@@ -20,13 +21,29 @@ export type ParsedRoster =
   | { kind: 'full'; candidates: Candidate[]; skipped: number; problems: ProblemList }
   | { kind: 'delta'; upsert: Candidate[]; remove: string[]; problems: ProblemList };
 
+/** A roster read and checked: every row is valid. */
+export interface CheckedRoster {
+  parsed: ParsedRoster;
+  /** The people to write (a full sync's, or a delta's upserts), in input order. */
+  people: RosterPerson[];
+}
+
 export interface ImportRequest {
   id: string;
   school: string;
   actor: string;
   kind: ImportKind;
   format: ImportFormat;
-  parse: () => Promise<ParsedRoster>;
+  /** Reads and checks the roster (checkRoster); may have done so already, before the import was recorded. */
+  check: () => Promise<CheckedRoster>;
+}
+
+/** Read the file and check every row; throws RosterRefused listing every problem, having written nothing. */
+export async function checkRoster(parse: () => Promise<ParsedRoster>): Promise<CheckedRoster> {
+  const parsed = await parse();
+  const people = await validatePeople(parsed.kind === 'full' ? parsed.candidates : parsed.upsert, parsed.problems);
+  if (parsed.kind === 'delta') refuseUpsertAndRemove(parsed, people.map((p) => p.studentKey));
+  return { parsed, people };
 }
 
 export interface RosterImportDeps {
@@ -72,11 +89,8 @@ export function createRosterImports(deps: RosterImportDeps): RosterImports {
   }
 
   async function execute(rec: ImportRecord, request: ImportRequest): Promise<void> {
-    const parsed = await request.parse();
-    const candidates = parsed.kind === 'full' ? parsed.candidates : parsed.upsert;
-    rec.total = candidates.length + (parsed.kind === 'delta' ? parsed.remove.length : 0);
-    const people = await validatePeople(candidates, parsed.problems);
-    if (parsed.kind === 'delta') refuseUpsertAndRemove(parsed, people.map((p) => p.studentKey));
+    const { parsed, people } = await request.check();
+    rec.total = people.length + (parsed.kind === 'delta' ? parsed.remove.length : 0);
     const prepared = await preparePeople(deps.keys.roster(rec.school), people);
     rec.state = 'writing';
     rec.counts = await write(rec, request.actor, parsed, prepared, parsed.kind === 'full' ? parsed.skipped : 0);
