@@ -31,12 +31,13 @@ import type { Db } from './store/db.js';
 import type { RegistrySync } from './store/registry-sync.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
 import { openPupilForgetting } from './privacy/forget-pupil.js';
+import { createRefTransition, noRefTransition, type RefTransition } from './privacy/ref-transition.js';
 import { startLedgerRetention } from './privacy/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** With a database: the ledger and one retention purge run, for tests that move a TestClock. */
-    privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number> };
+    privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number>; refTransition: RefTransition };
   }
 }
 
@@ -78,8 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     : deps.ledger;
   // A release that cannot be recorded must not happen (DESIGN.md section 7): no ledger, no app.
   if (!ledger) throw new Error('a disclosure ledger is required: give the app its database (durable)');
+  const refTransition = db ? createRefTransition({ db, onError: (err, what) => logger.warn({ err }, what) }) : noRefTransition;
   const rates = createRateCounter(kv, clock, (err) => logger.warn({ err }, 'rate-limit counts not shared yet; retrying'));
-  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, rates };
+  const ctx: GatewayContext = { config, issuer: config.ISSUER, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates };
 
   const app = Fastify({
     loggerInstance: logger,
@@ -134,10 +136,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onPurged: (purged) => logger.info({ purged }, 'disclosure ledger retention purge'),
       onError: (err) => logger.warn({ err }, 'disclosure ledger retention purge failed; retried at the next interval'),
     });
-    app.decorate('privacy', { ledger, purgeExpired: () => retention.purge() });
+    // In the background: until it is read, logins move nothing (their rows stay found under both forms).
+    void refTransition.load();
+    app.decorate('privacy', { ledger, purgeExpired: () => retention.purge(), refTransition });
     await registerAdmin(app, { config, clock, kv, rates, db, snapshot: durable.sync.snapshot, notices: durable.sync.notices, keys: deps.keys, forgetting, roots });
     app.addHook('onClose', async () => {
       await retention.stop();
+      refTransition.close();
       await forgetting.close();
       await durable.sync.close();
       await ledger.close();

@@ -7,6 +7,7 @@ import type { Lifecycle } from './ops/lifecycle.js';
 import type { Metrics } from './ops/metrics.js';
 import type { RateCounter } from './ops/rate-limit.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
+import type { RefTransition } from './privacy/ref-transition.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 
@@ -26,6 +27,8 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   /** Every release is recorded here before its code is handed out (DESIGN.md section 7). */
   readonly ledger: DisclosureLedger;
+  /** Moves a pupil's rows from the student ref's first form to the ref, at the pupil's login (docs/pseudonyms.md). */
+  readonly refTransition: RefTransition;
   /** Rate-limit counters, shared through the KV. */
   readonly rates: RateCounter;
 }

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Kv } from '../store/kv.js';
 import type { KeySchedule } from './key-schedule.js';
-import { rootCacheKey, rootOf, type ScryptCost } from './pseudonym.js';
+import { rootCacheKey, rootOf, type PupilRoot, type ScryptCost } from './pseudonym.js';
 
 export interface RootCacheOptions {
   cost: ScryptCost;
@@ -14,7 +14,7 @@ export interface RootCacheOptions {
 
 export interface RootCache {
   /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
-  rootFor(input: Buffer): Promise<Buffer>;
+  rootFor(input: Buffer): Promise<PupilRoot>;
   /** Erasure: drop the pupil's root from the shared KV and this process. */
   forget(input: Buffer): Promise<void>;
   /** Drop a root from this process only, by cache key (an erasure notice from another process). */
@@ -28,14 +28,14 @@ export const rootKvKey = (cacheKey: string): string => `root:${cacheKey}`;
 const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 'del'>, options: RootCacheOptions): RootCache {
-  const memory = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 100_000 });
+  const memory = new LRUCache<string, PupilRoot>({ max: options.maxEntries ?? 100_000 });
   // Concurrent first logins of one pupil share one scrypt run.
-  const inFlight = new Map<string, Promise<Buffer>>();
+  const inFlight = new Map<string, Promise<PupilRoot>>();
   const stats = { memoryHits: 0, kvHits: 0, computed: 0, scryptInFlight: 0 };
   const kvTtl = options.kvTtlMs ?? DEFAULT_KV_TTL_MS;
   const reportKvError = options.onKvError ?? (() => undefined);
 
-  async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
+  async function load(cacheKey: string, input: Buffer): Promise<PupilRoot> {
     // The cache may fail open: a miss only costs CPU, and the derivation is the
     // same either way (research/reliability.md section 5.1).
     const cached = await kv.get(rootKvKey(cacheKey)).catch((err: unknown) => {
@@ -43,7 +43,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
       return null;
     });
     if (cached) {
-      const root = Buffer.from(cached, 'base64url');
+      const root = Buffer.from(cached, 'base64url') as PupilRoot;
       if (root.length === 32) {
         stats.kvHits++;
         return root;

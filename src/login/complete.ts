@@ -1,7 +1,8 @@
 import { epochSeconds } from '../clock.js';
 import type { GatewayContext } from '../context.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
+import { pupilInput, type PupilRefs, type PupilRoot } from '../crypto/pseudonym.js';
 import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
+import { refsAtLogin } from '../privacy/pupil-refs.js';
 import { PageError } from '../errors.js';
 import { authorizationResponseUrl } from '../oidc/authorization-response.js';
 import { CODE_TTL_MS, issueCode, type Grant } from '../oidc/code.js';
@@ -12,8 +13,9 @@ import type { Client, Licence, Supplier } from '../store/registry.js';
 
 // The end of every login, whichever way the pupil was authenticated (a fresh
 // school assertion or the SSO session), in order: the client, the licence,
-// the parents' objections, pseudonyms, the released claims, the disclosure
-// made durable in the ledger, a single-use code, and the redirect back.
+// the pupil's root and student ref (the ref comes from the root), the
+// parents' objections, pseudonyms, the released claims, the disclosure made
+// durable in the ledger, a single-use code, and the redirect back.
 
 /** A client's verified authorization request, waiting for an authenticated pupil. */
 export interface AuthorizationRequest {
@@ -47,9 +49,16 @@ export function licenceFor(ctx: GatewayContext, client: Client, pupil: Pupil): L
   return licence;
 }
 
+/** The pupil's root (cache or scrypt) and student refs: what the objection check, the pseudonyms and the ledger need. */
+export async function identifyPupil(ctx: GatewayContext, pupil: Pupil): Promise<{ root: PupilRoot; refs: PupilRefs }> {
+  const input = pupilInput(pupil.school, pupil.studentKey);
+  const root = await ctx.roots.rootFor(input);
+  return { root, refs: await refsAtLogin(ctx, pupil.school, input, root) };
+}
+
 /** DESIGN.md section 7: a parent's objection stops every release to that client (or supplier). */
-export function refuseObjected(ctx: GatewayContext, client: Client, supplier: Supplier, ref: string): void {
-  if (ctx.registry().objectsTo(ref, client.clientId, supplier.id)) throw new PageError('objection', 403, 'An objection stops releases to this client');
+export function refuseObjected(ctx: GatewayContext, client: Client, supplier: Supplier, refs: PupilRefs): void {
+  if (ctx.registry().objectsTo(refs, client.clientId, supplier.id)) throw new PageError('objection', 403, 'An objection stops releases to this client');
 }
 
 /** A release that passed every check and is recorded in the ledger: only its code is still to be issued. */
@@ -65,11 +74,10 @@ export async function approveRelease(
 ): Promise<ApprovedRelease> {
   const { client, supplier } = registeredClient(ctx, request.clientId);
   const licence = licenceFor(ctx, client, pupil);
-  const input = pupilInput(pupil.school, pupil.studentKey);
-  const ref = studentRef(ctx.keys, input);
-  refuseObjected(ctx, client, supplier, ref);
+  const { root, refs } = await identifyPupil(ctx, pupil);
+  refuseObjected(ctx, client, supplier, refs);
   const now = ctx.clock.now();
-  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: ctx.keys, roots: ctx.roots, now }, input);
+  const pseudonyms = pseudonymsAt(supplier, pupil.school, root, { keys: ctx.keys, now });
   const grant: Grant = {
     clientId: client.clientId,
     redirectUri: request.redirectUri,
@@ -83,7 +91,7 @@ export async function approveRelease(
   };
   const released = Object.keys(grant.claims);
   // Durable before the code exists: a release that cannot be recorded does not happen.
-  await ctx.ledger.record({ school: pupil.school, studentRef: ref, client: client.clientId, supplier: supplier.id, claims: released, day: schoolDay(now) });
+  await ctx.ledger.record({ school: pupil.school, studentRef: refs.ref, client: client.clientId, supplier: supplier.id, claims: released, day: schoolDay(now) });
   return { request, grant, outcome: { client: client.clientId, school: pupil.school, released } };
 }
 

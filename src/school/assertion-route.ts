@@ -3,8 +3,7 @@ import type { GatewayContext } from '../context.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
 import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
-import { approveRelease, issueRedirect, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
+import { approveRelease, identifyPupil, issueRedirect, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
 import { formParams, single } from '../oidc/params.js';
 import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
 import { gatewayCookies, setCookie } from '../session/cookies.js';
@@ -86,18 +85,18 @@ function boundLogin(ctx: GatewayContext, login: PendingLogin | undefined, { scho
 
 async function launch(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion, target: string): Promise<Done> {
   refuseReplay(await claimAssertion(ctx, verified));
-  const location = launchUrl(ctx, request, verified, target);
+  const location = await launchUrl(ctx, request, verified, target);
   return { location, session: await openSchoolSession(ctx, request, verified) };
 }
 
 /** OIDC Core section 4: the product's login initiation endpoint, told who its OpenID Provider is. */
-function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: VerifiedAssertion, target: string): string {
+async function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: VerifiedAssertion, target: string): Promise<string> {
   const registry = ctx.registry();
   if (!registry.clients.has(target)) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
   const { client, supplier } = registeredClient(ctx, target);
   if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');
   licenceFor(ctx, client, pupil);
-  refuseObjected(ctx, client, supplier, studentRef(ctx.keys, pupilInput(pupil.school, pupil.studentKey)));
+  refuseObjected(ctx, client, supplier, (await identifyPupil(ctx, pupil)).refs);
   request.outcome = { client: client.clientId, school: pupil.school, launch: true };
   const url = new URL(client.initiateLoginUri);
   url.searchParams.set('iss', ctx.issuer);
