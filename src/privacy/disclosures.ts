@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 
-// The disclosure ledger's table (DESIGN.md section 7; migrations 002, 003):
+// The disclosure ledger's table (DESIGN.md section 7; migrations 002, 004):
 // what was released to whom, per pupil and school day, by student ref and
 // claim names only. Every read and write names the school.
 
@@ -37,7 +37,7 @@ const columns = (rows: readonly DisclosureRow[]) => [
 /**
  * Record releases durably, as one statement for a whole batch (group commit).
  * Rows that exist already count up. Rows of one batch must have distinct keys.
- * Every row this release writes has a ref of version 2 (migration 003).
+ * Every row this release writes has a ref of version 2 (migration 004).
  */
 export async function insertDisclosures(q: Queryable, rows: readonly DisclosureRow[]): Promise<void> {
   if (!rows.length) return;

@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../store/db.js';
 
 // Rows still named by the student ref's first form, HMAC(k_ref, input)
-// (ref_version 1, migration 003), and their move to the ref from the root
+// (ref_version 1, migration 004), and their move to the ref from the root
 // at the pupil's next login (docs/pseudonyms.md, "The transition"). Nothing
 // here ever needs the pupils' keys in bulk: the move runs for one pupil,
 // when that pupil's login has both forms at hand.

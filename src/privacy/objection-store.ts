@@ -2,7 +2,7 @@ import type { Queryable } from '../store/db.js';
 import type { Page } from '../store/registrations.js';
 import { againstOf, type ObjectionAgainst } from './objections.js';
 
-// A school's objections in the database (migrations 002, 003), for the admin
+// A school's objections in the database (migrations 002, 004), for the admin
 // API. Every read and write names the school, so another school's objection
 // id is simply not found. What leaves this module never carries the student
 // ref. A pupil is looked up under all its refs: the ref and, during the

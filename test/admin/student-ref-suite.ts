@@ -249,7 +249,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
     });
   });
 
-  describe('migration 003', () => {
+  describe('migration 004', () => {
     it('labels the rows of the previous release as the first form, and this release writes the second', async () => {
       const store = await makeDb();
       try {
@@ -260,7 +260,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
         await store.db.exec(`CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
           INSERT INTO schema_migrations (name) VALUES ('${first!.name}'), ('${second!.name}');`);
         await store.db.query("INSERT INTO disclosures (school_id, student_ref, client_id, supplier_id, claims, day, count) VALUES ('12AB', $1, 'leesapp', 'uitgever-a', 'grade', '2026-11-02', 1)", ['a'.repeat(64)]);
-        expect(await migrate(store.db)).toContain('003_student_ref_from_root.sql');
+        expect(await migrate(store.db)).toContain('004_student_ref_from_root.sql');
         await insertDisclosures(store.db, [{ school: '12AB', studentRef: 'b'.repeat(64), client: 'leesapp', supplier: 'uitgever-a', claims: ['grade'], day: '2026-11-02', count: 1 }]);
         expect(await store.db.query('SELECT student_ref, ref_version FROM disclosures ORDER BY student_ref')).toEqual([
           { student_ref: 'a'.repeat(64), ref_version: 1 },

@@ -33,10 +33,10 @@ export function defineDbContract(factory: DbFactory) {
 
   it('applies each migration once, also when two processes start at once', async () => {
     const [first, second] = await Promise.all([migrate(db), migrate(other)]);
-    expect([...first, ...second].sort()).toEqual(['001_registrations.sql', '002_privacy.sql', '003_student_ref_from_root.sql']);
+    expect([...first, ...second].sort()).toEqual(['001_registrations.sql', '002_privacy.sql', '004_student_ref_from_root.sql']);
     expect(await migrate(db)).toEqual([]);
     const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['001_registrations.sql', '002_privacy.sql', '003_student_ref_from_root.sql']);
+    expect(rows.map((r) => r.name)).toEqual(['001_registrations.sql', '002_privacy.sql', '004_student_ref_from_root.sql']);
   });
 
   it('imports the seed idempotently: a second import changes and audits nothing', async () => {
