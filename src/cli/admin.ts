@@ -8,7 +8,7 @@ import { openDb } from '../store/open-db.js';
 import { LockedError } from '../store/pid-lock.js';
 import { openRegistryNotices } from '../store/registry-notices.js';
 import { listRegistrations } from '../store/registrations.js';
-import { loadSeedFile, SeedError } from '../store/registry.js';
+import { loadSeedFile, SeedError } from '../store/seed-file.js';
 import type { SchoolReg } from '../store/seed-schema.js';
 import { importSeed } from '../store/seed-import.js';
 

@@ -9,7 +9,7 @@ import type { Queryable } from '../store/db.js';
 export interface ObjectionTarget {
   readonly studentRef: string;
   /** Stored under the ref's first form (ref_version 1): found by the pupil's legacy ref. */
-  readonly legacy: boolean;
+  readonly legacy?: boolean;
   readonly client?: string;
   readonly supplier?: string;
 }

@@ -6,7 +6,7 @@ import { schoolDay } from '../../src/release/licence.js';
 import type { Queryable } from '../../src/store/db.js';
 import type { MemoryKv } from '../../src/store/memory-kv.js';
 import { listMigrations, migrate } from '../../src/store/migrate.js';
-import { parseSeed } from '../../src/store/registry.js';
+import { parseSeed } from '../../src/store/seed-file.js';
 import { importSeed } from '../../src/store/seed-import.js';
 import { everyTableText } from './privacy-helpers.js';
 import { adminClient, type AdminClient } from '../helpers/admin.js';
