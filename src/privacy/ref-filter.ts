@@ -15,13 +15,14 @@ export interface RefFilter {
   mayHold(ref: string): boolean;
 }
 
-const REF = /^[0-9a-f]{64}$/;
+/** Lower-case hex of 32 bytes: the form of every student ref. */
+export const isRef = (value: string): boolean => /^[0-9a-f]{64}$/.test(value);
 
 export function createRefFilter(expected: number): RefFilter {
   const bits = Math.max(64, Math.ceil(expected * BITS_PER_REF));
   const words = new Uint32Array(Math.ceil(bits / 32));
   const indexes = (ref: string): number[] => {
-    if (!REF.test(ref)) throw new RangeError('not a student ref');
+    if (!isRef(ref)) throw new RangeError('not a student ref');
     return Array.from({ length: INDEXES }, (_, i) => parseInt(ref.slice(i * HEX_PER_INDEX, (i + 1) * HEX_PER_INDEX), 16) % bits);
   };
   let size = 0;

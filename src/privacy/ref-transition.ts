@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { PupilRefs } from '../crypto/pseudonym.js';
 import type { Db } from '../store/db.js';
 import { countLegacyRefs, legacyRefPages, moveLegacyRows } from './legacy-refs.js';
-import { createRefFilter, type RefFilter } from './ref-filter.js';
+import { createRefFilter, isRef, type RefFilter } from './ref-filter.js';
 
 // The transition from the student ref's first form to the ref from the root
 // (docs/pseudonyms.md, "The transition"). At start-up each process reads
@@ -47,7 +47,8 @@ export function createRefTransition(options: RefTransitionOptions): RefTransitio
 
   async function read(): Promise<RefFilter> {
     const next = createRefFilter(await countLegacyRefs(db));
-    for await (const page of legacyRefPages(db)) for (const ref of page) next.add(ref);
+    // Anything else in the column cannot be a pupil's first-form ref: left out.
+    for await (const page of legacyRefPages(db)) for (const ref of page) if (isRef(ref)) next.add(ref);
     return next;
   }
 
