@@ -19,6 +19,6 @@ export function pseudonymsAt(supplier: Supplier, school: string, root: PupilRoot
   };
 }
 
-/** DESIGN.md, Contract details: previous_sub is released while the supplier's rotation window is open. */
+/** previous_sub is released while the supplier's rotation window is open (docs/key-rotation.md). */
 export const inRotationWindow = (supplier: Supplier, now: number): boolean =>
   supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && now < Date.parse(supplier.rotationUntil);

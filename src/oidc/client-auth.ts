@@ -93,7 +93,7 @@ async function verifySignature(assertion: string, header: Record<string, unknown
     await verifyJwsSignature(assertion, header, client.keys!);
   } catch {
     // Whatever failed (signature, no matching key, keys unreachable or unusable), the client is not
-    // authenticated (research/reliability.md case 58).
+    // authenticated, and the caller is not told which (docs/errors.md).
     throw invalidClient('client assertion is invalid');
   }
 }

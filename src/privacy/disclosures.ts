@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 
-// The disclosure ledger's table (DESIGN.md section 7; migrations 002, 004):
+// The disclosure ledger's table (docs/privacy.md; migrations 002, 004):
 // what was released to whom, per pupil and school day, by student ref and
 // claim names only. Every read and write names the school.
 

@@ -1,7 +1,7 @@
 import type { PupilRefs } from '../crypto/pseudonym.js';
 import type { Queryable } from '../store/db.js';
 
-// Parents' objections (bezwaar, DESIGN.md section 7; migrations 002, 004):
+// Parents' objections (bezwaar, docs/privacy.md; migrations 002, 004):
 // this pupil's data is not released to one client, or to any client of one
 // supplier. Stored by student ref only. The login path reads them from the
 // registry snapshot (objectsTo), never from the database.

@@ -5,10 +5,10 @@ import { pupilInput, type PupilRoot } from '../crypto/pseudonym.js';
 import { HEARTBEAT_MS, type JobAbout, type JobKind, type JobState, type JobStore } from './job-store.js';
 
 // Work over a school's pupil keys that needs each pupil's root, as a job with
-// progress: results back to pupils (pseudonyms at a supplier) and breach
-// scope over a roster (student refs, then the ledger). The keys stay in this
-// process's memory while the job runs and nowhere else; the state and the
-// result go to the job store. Roots come from the pupil root cache (LRU, then
+// progress (docs/resolution-and-breach.md): results back to pupils
+// (pseudonyms at a supplier) and breach scope over a roster (student refs,
+// then the ledger). The keys stay in this process's memory while the job
+// runs and nowhere else; the state and the result go to the job store. Roots come from the pupil root cache (LRU, then
 // KV, then scrypt off the main thread), bounded for the whole admin API
 // (src/crypto/bounded-roots.ts), so a job also warms the cache for the
 // pupils' next logins.

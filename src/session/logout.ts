@@ -17,7 +17,7 @@ export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: str
     config: { errorStyle: 'page' },
     handler: async (request, reply) => {
       await endSession(ctx.kv, readCookie(request, cookies.session));
-      clearCookie(reply, cookies, cookies.session);
+      clearCookie(reply, cookies.session);
       request.outcome = { loggedOut: true };
       return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(renderPage(LOGGED_OUT));
     },

@@ -57,7 +57,7 @@ async function openGateway(world: World, store: TestDb, master: Buffer, clock: T
 async function attempt(gw: Gw, publisher: TestPublisher, key: string, now: number): Promise<Response> {
   const started = await publisher.startLogin({ school_hint: '12AB' });
   const step = await toSchool(gw.gateway, gw.world.regenboog, started.url);
-  return postAssertion(step.returnTo, await gw.world.regenboog.assertion(pupil(key), { nonce: step.nonce, aud: gw.gateway.url, now }));
+  return postAssertion(step, await gw.world.regenboog.assertion(pupil(key), { nonce: step.nonce, aud: gw.gateway.url, now }));
 }
 
 const ledgerOf = (db: Queryable, ref: string) =>
