@@ -79,7 +79,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
     async forget(input) {
       const cacheKey = rootCacheKey(keys, input);
       memory.delete(cacheKey);
-      // Unlike a read, an erasure must not fail open: the caller reports it.
+      // An erasure must not fail open: the caller reports it.
       await kv.del(rootKvKey(cacheKey));
     },
     forgetCached(cacheKey) {
