@@ -7,6 +7,7 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
 import type { Kv } from '../store/kv.js';
 import { claimJti } from '../store/replay.js';
+import { isLiveCodeOf } from './code.js';
 import { single, type RawParams } from './params.js';
 
 // Client authentication at /token: private_key_jwt (RFC 7523, preferred) or
@@ -21,7 +22,7 @@ export interface ClientAuthContext {
   readonly issuer: string;
   readonly tokenEndpoint: string;
   readonly clock: Clock;
-  readonly kv: Pick<Kv, 'setIfAbsent'>;
+  readonly kv: Pick<Kv, 'setIfAbsent' | 'get'>;
 }
 
 export async function authenticateClient(request: FastifyRequest, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
@@ -80,7 +81,9 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw invalidClient('client assertion needs a jti');
   const times = checkTimes(payload, { now: epochSeconds(ctx.clock), skew: CLOCK_SKEW_S, maxLifetime: MAX_ASSERTION_LIFETIME_S, requireIat: false });
   if (typeof times === 'string') throw invalidClient('client assertion lifetime is invalid');
-  await verifySignature(assertion, header, client);
+  // A live code of this client opens the refetch budget a stranger cannot spend (docs/remote-jwks.md).
+  const code = single(params, 'code') ?? '';
+  await verifySignature(assertion, header, client, () => isLiveCodeOf(ctx.kv, code, client.clientId, ctx.clock.now()));
   // RFC 7523 section 3, item 7: a jti is used once.
   if (!(await claimJti(ctx.kv, 'cjti', client.clientId, payload.jti, times.exp, ctx.clock.now()))) {
     throw invalidClient('client assertion was already used');
@@ -88,9 +91,10 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   return client;
 }
 
-async function verifySignature(assertion: string, header: Record<string, unknown>, client: Client): Promise<void> {
+async function verifySignature(assertion: string, header: Record<string, unknown>, client: Client, proveStake: () => Promise<boolean>): Promise<void> {
+  const keys = client.keys!;
   try {
-    await verifyJwsSignature(assertion, header, client.keys!);
+    await verifyJwsSignature(assertion, header, keys.withStake?.(proveStake) ?? keys);
   } catch {
     // Whatever failed (signature, no matching key, keys unreachable or unusable), the client is not
     // authenticated (research/reliability.md case 58).

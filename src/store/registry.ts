@@ -1,22 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { sha256 } from '../crypto/tokens.js';
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose';
+import { remoteKeySources, type KeyLookup } from '../outbound/remote-keys.js';
 import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 import { seedSchema } from './seed-schema.js';
 import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy/objections.js';
 
 // The in-process snapshot the login path reads (DESIGN.md section 2): no I/O
-// on the hot path except a school's or client's remote JWKS, which jose
-// caches and refetches at most once per cooldown on an unknown kid.
+// on the hot path except a school's or client's remote JWKS, fetched and
+// cached by src/outbound/remote-keys.ts (docs/remote-jwks.md).
 
 export interface School extends Omit<SchoolReg, 'jwks' | 'jwksUri'> {
-  readonly keys: JWTVerifyGetKey;
+  readonly keys: KeyLookup;
 }
 
 export type Supplier = SupplierReg;
 
 export interface Client extends Omit<ClientReg, 'jwks' | 'jwksUri' | 'clientSecret'> {
-  readonly keys?: JWTVerifyGetKey;
+  readonly keys?: KeyLookup;
   /** SHA-256 of the client secret: the secret itself is never kept. */
   readonly secretHash?: Buffer;
 }
@@ -46,35 +47,20 @@ export class SeedError extends Error {
   }
 }
 
-// research/reliability.md T5: refetch on unknown kid at most every 30 s, keep keys 10 min.
-const REMOTE_JWKS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 2_000 };
+export { KeysUnavailableError } from '../outbound/remote-keys.js';
 
-/** A remote JWKS could not be fetched or read: the peer is unavailable, its tokens are not wrong. */
-export class KeysUnavailableError extends Error {}
+/** Where a registration's keys come from: its inline `jwks`, or its `jwksUri` through the process's remote key sets. */
+export type RemoteKeysAt = (uri: string) => KeyLookup;
 
-/** After a failed fetch, a peer's JWKS endpoint is left alone this long (jose's cooldown only follows successes). */
-const FAILED_FETCH_COOLDOWN_MS = 5_000;
-
-function remoteKeys(uri: string): JWTVerifyGetKey {
-  const jwks = createRemoteJWKSet(new URL(uri), REMOTE_JWKS);
-  let failedAt = -Infinity;
-  return async (header, token) => {
-    if (Date.now() - failedAt < FAILED_FETCH_COOLDOWN_MS) throw new KeysUnavailableError('remote JWKS recently unavailable');
-    try {
-      return await jwks(header, token);
-    } catch (err) {
-      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
-      failedAt = Date.now();
-      throw new KeysUnavailableError('remote JWKS unavailable', { cause: err });
-    }
-  };
-}
-
-function keySource(reg: { jwks?: SchoolReg['jwks'] | undefined; jwksUri?: string | undefined }): JWTVerifyGetKey | undefined {
+function keySource(reg: { jwks?: SchoolReg['jwks'] | undefined; jwksUri?: string | undefined }, remoteKeysAt: RemoteKeysAt): KeyLookup | undefined {
   if (reg.jwks) return createLocalJWKSet({ keys: reg.jwks.keys.map(sameAlgorithmNames) } as Parameters<typeof createLocalJWKSet>[0]);
-  if (reg.jwksUri) return remoteKeys(reg.jwksUri);
+  if (reg.jwksUri) return remoteKeysAt(reg.jwksUri);
   return undefined;
 }
+
+let productionRemoteKeys: RemoteKeysAt | undefined;
+/** Without a configured source: production rules, nothing allowed beyond them. */
+const defaultRemoteKeys: RemoteKeysAt = (uri) => (productionRemoteKeys ??= remoteKeySources({ production: true }))(uri);
 
 /**
  * "EdDSA" and RFC 9864's "Ed25519" name one algorithm for an Ed25519 key; a key
@@ -123,21 +109,21 @@ export function seedProblems(seed: Seed | StoredSeed): string[] {
   return problems;
 }
 
-export function buildRegistry(seed: Seed | StoredSeed, objections: readonly ObjectionTarget[] = []): Registry {
+export function buildRegistry(seed: Seed | StoredSeed, objections: readonly ObjectionTarget[] = [], remoteKeysAt: RemoteKeysAt = defaultRemoteKeys): Registry {
   const problems = seedProblems(seed);
   if (problems.length) throw new SeedError(problems);
 
   const schools = new Map<string, School>();
   const schoolsByIssuer = new Map<string, School[]>();
   for (const { jwks, jwksUri, ...reg } of seed.schools) {
-    const school: School = Object.freeze({ ...reg, keys: keySource({ jwks, jwksUri })! });
+    const school: School = Object.freeze({ ...reg, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! });
     schools.set(school.id, school);
     schoolsByIssuer.set(school.issuer, [...(schoolsByIssuer.get(school.issuer) ?? []), school]);
   }
 
   const clients = new Map<string, Client>();
   for (const { jwks, jwksUri, clientSecret, secretHash, ...reg } of seed.clients as StoredClient[]) {
-    const keys = keySource({ jwks, jwksUri });
+    const keys = keySource({ jwks, jwksUri }, remoteKeysAt);
     const hash = clientSecret ? hashSecret(clientSecret) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
     clients.set(reg.clientId, Object.freeze({
       ...reg,

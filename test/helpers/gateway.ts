@@ -13,6 +13,7 @@ import type { Kv } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { RATE_LIMIT_PREFIX } from '../../src/ops/rate-limit.js';
 import { buildRegistry, parseSeed } from '../../src/store/registry.js';
+import { remoteKeySourcesFor } from '../../src/outbound/remote-keys.js';
 import { freePort } from './net.js';
 import type { Db } from '../../src/store/db.js';
 import { startRegistrySync } from '../../src/store/registry-sync.js';
@@ -84,7 +85,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     registry = sync.snapshot.registry;
     durable = { db: options.db, sync };
   } else {
-    const fixed = buildRegistry(parseSeed(options.seed));
+    const fixed = buildRegistry(parseSeed(options.seed), [], remoteKeySourcesFor(config, logger));
     registry = () => fixed;
   }
   const ledger = options.db ? undefined : memoryLedger();
