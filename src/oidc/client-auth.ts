@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { epochSeconds, type Clock } from '../clock.js';
 import { decodeUntrusted } from '../crypto/jws.js';
-import { CLOCK_SKEW_S, checkTimes, verifyJwsSignature } from '../crypto/verify-jws.js';
+import { CLOCK_SKEW_S, checkTimes, verifyJwsSignature, type TimeFault } from '../crypto/verify-jws.js';
 import { constantEqual } from '../crypto/tokens.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
@@ -15,7 +15,20 @@ import { single, type RawParams } from './params.js';
 // method its registration implies.
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const MAX_ASSERTION_LIFETIME_S = 300;
+/**
+ * The longest client assertion accepted, exp - iat (exp - now without iat).
+ * RFC 7523 sets no bound; relying-party libraries sign for 60 s (openid-client),
+ * 10 min (MSAL) and 3600 s (Authlib's default). The jti is kept until exp, so a
+ * replay is refused for the assertion's whole life (README "For publishers").
+ */
+export const MAX_ASSERTION_LIFETIME_S = 3600;
+
+const TIME_REFUSALS: Record<TimeFault, string> = {
+  invalid: 'client assertion needs exp (and iat, nbf if present) as whole seconds since the epoch',
+  expired: `client assertion has expired (exp passed more than ${CLOCK_SKEW_S} s ago)`,
+  not_yet_valid: `client assertion is not valid yet (iat or nbf more than ${CLOCK_SKEW_S} s ahead)`,
+  lifetime_too_long: `client assertion lifetime exceeds ${MAX_ASSERTION_LIFETIME_S} s (exp - iat, or exp - now without iat)`,
+};
 
 export interface ClientAuthContext {
   readonly registry: Registry;
@@ -80,7 +93,7 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   if (payload.aud !== ctx.issuer && payload.aud !== ctx.tokenEndpoint) throw invalidClient('client assertion audience is invalid');
   if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw invalidClient('client assertion needs a jti');
   const times = checkTimes(payload, { now: epochSeconds(ctx.clock), skew: CLOCK_SKEW_S, maxLifetime: MAX_ASSERTION_LIFETIME_S, requireIat: false });
-  if (typeof times === 'string') throw invalidClient('client assertion lifetime is invalid');
+  if (typeof times === 'string') throw invalidClient(TIME_REFUSALS[times]);
   // A live code of this client opens the refetch budget a stranger cannot spend (docs/remote-jwks.md).
   const code = single(params, 'code') ?? '';
   await verifySignature(assertion, header, client, () => isLiveCodeOf(ctx.kv, code, client.clientId, ctx.clock.now()));

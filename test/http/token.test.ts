@@ -142,6 +142,19 @@ describe('client authentication that succeeds', () => {
       },
     },
     {
+      name: 'lifetime of 3600 s (what Authlib signs by default)',
+      publisher: () => reken,
+      request: async (c) => {
+        const iat = Math.floor(clock.now() / 1000);
+        return { form: { ...codeForm(c), ...(await rekenAuth({ claims: { iat, exp: iat + 3600 } })) } };
+      },
+    },
+    {
+      name: 'no iat and exp 10 min ahead',
+      publisher: () => reken,
+      request: async (c) => ({ form: { ...codeForm(c), ...(await rekenAuth({ claims: { iat: undefined, exp: Math.floor(clock.now() / 1000) + 600 } })) } }),
+    },
+    {
       name: 'a client_id parameter naming the authenticated client',
       publisher: () => reken,
       request: async (c) => ({ form: { ...codeForm(c), client_id: 'rekenapp', ...(await rekenAuth()) } }),
@@ -277,8 +290,8 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     reken401('exp with a fraction of a second (60.5 s)', () => ({ claims: { exp: now() + 60.5 } })),
     reken401('exp with a fraction that is no whole millisecond', () => ({ claims: { exp: now() + 60.1234 } })),
     reken401('exp in milliseconds', () => ({ claims: { exp: clock.now() + 60_000 } })),
-    reken401('lifetime of 301 s', () => ({ claims: { iat: now(), exp: now() + 301 } })),
-    reken401('no iat and exp 10 min ahead', () => ({ claims: { iat: undefined, exp: now() + 600 } })),
+    reken401('lifetime of 3601 s', () => ({ claims: { iat: now(), exp: now() + 3601 } })),
+    reken401('no iat and exp 3601 s ahead', () => ({ claims: { iat: undefined, exp: now() + 3601 } })),
     reken401('nbf 61 s in the future', () => ({ claims: { nbf: now() + 61 } })),
     reken401('iat 61 s in the future', () => ({ claims: { iat: now() + 61, exp: now() + 121 } })),
     reken401('jti missing', () => ({ claims: { jti: undefined } })),
@@ -328,6 +341,34 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     expect(replayed.headers.get('www-authenticate')).toMatch(/^\w+/);
     expect(kvKeys()).toEqual(before);
     expectTokens(await redeem(second));
+  });
+
+  it('the refusal of a too long lifetime names the limit', async () => {
+    const issued = await codeOf(reken);
+    const res = await postToken(tokenUrl, { ...codeForm(issued), ...(await rekenAuth({ claims: { iat: now(), exp: now() + 7200 } })) });
+    expectTokenError(res, 401, 'invalid_client');
+    expect(res.json?.error_description).toMatch(/\b3600 s\b/);
+  });
+
+  it.each([
+    ['expired', () => ({ iat: now() - 400, exp: now() - 31 }), /\b30 s\b/],
+    ['issued in the future', () => ({ iat: now() + 31, exp: now() + 91 }), /\b30 s\b/],
+  ])('the refusal of an assertion %s names the clock skew', async (_name, claims, limit) => {
+    const issued = await codeOf(reken);
+    const res = await postToken(tokenUrl, { ...codeForm(issued), ...(await rekenAuth({ claims: claims() })) });
+    expectTokenError(res, 401, 'invalid_client');
+    expect(res.json?.error_description).toMatch(limit);
+  });
+
+  it('a jti is kept until its assertion expires: replayed 50 minutes later within a 3600 s lifetime -> 401', async () => {
+    const first = await codeOf(reken);
+    const auth = await rekenAuth({ claims: { iat: now(), exp: now() + 3600 } });
+    expectTokens(await postToken(tokenUrl, { ...codeForm(first), ...auth }));
+    await withClockAdvanced(50 * 60_000, async () => {
+      const later = await codeOf(reken);
+      expectTokenError(await postToken(tokenUrl, { ...codeForm(later), ...auth }), 401, 'invalid_client');
+      expectTokens(await redeem(later));
+    });
   });
 
   it('a jti is per client: the same jti from two clients is no replay', async () => {
