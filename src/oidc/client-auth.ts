@@ -55,22 +55,28 @@ function authenticateBasic(header: string, params: RawParams, registry: Registry
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw basicFailure();
-  let id: string;
-  let secret: string;
-  try {
-    // RFC 6749 section 2.3.1: both parts are form-urlencoded.
-    id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
-  } catch {
-    throw basicFailure();
-  }
+  const rawId = decoded.slice(0, colon);
+  const rawSecret = decoded.slice(colon + 1);
+  const id = formDecode(rawId) ?? rawId;
   checkClientIdParam(params, id);
   const client = registry.clients.get(id);
-  // Hash and compare even for an unknown client, so timing does not tell which ids exist.
-  const presented = hashSecret(secret);
-  const ok = constantEqual(presented, client?.secretHash ?? Buffer.alloc(32));
-  if (!client?.secretHash || !ok) throw basicFailure();
+  // RFC 6749 section 2.3.1 says both parts are form-urlencoded; Authlib and many other
+  // libraries send them as they are. The secret is compared in both forms, each once and in
+  // constant time, always both, and even for an unknown client, so timing tells nothing.
+  const expected = client?.secretHash ?? Buffer.alloc(32);
+  const asSent = constantEqual(hashSecret(rawSecret), expected);
+  const asDecoded = constantEqual(hashSecret(formDecode(rawSecret) ?? rawSecret), expected);
+  if (!client?.secretHash || !(asSent || asDecoded)) throw basicFailure();
   return client;
+}
+
+/** application/x-www-form-urlencoded decoding of one value; undefined when it is not valid encoding. */
+function formDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
 }
 
 function checkClientIdParam(params: RawParams, authenticatedId: string): void {

@@ -4,6 +4,7 @@ import { createLocalJWKSet } from 'jose';
 import { remoteKeySources, type KeyLookup } from '../outbound/remote-keys.js';
 import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 import { seedSchema } from './seed-schema.js';
+import { GENERATE_SECRET } from './client-secrets.js';
 import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy/objections.js';
 
 // The in-process snapshot the login path reads (DESIGN.md section 2): no I/O
@@ -124,7 +125,9 @@ export function buildRegistry(seed: Seed | StoredSeed, objections: readonly Obje
   const clients = new Map<string, Client>();
   for (const { jwks, jwksUri, clientSecret, secretHash, ...reg } of seed.clients as StoredClient[]) {
     const keys = keySource({ jwks, jwksUri }, remoteKeysAt);
-    const hash = clientSecret ? hashSecret(clientSecret) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
+    // "generate" is a request, never a secret: resolved at import (store/seed-import.ts) or by the admin API.
+    const literal = clientSecret === GENERATE_SECRET ? undefined : clientSecret;
+    const hash = literal ? hashSecret(literal) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
     clients.set(reg.clientId, Object.freeze({
       ...reg,
       ...(keys ? { keys } : {}),

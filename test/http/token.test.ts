@@ -14,6 +14,7 @@ import {
   codeForm,
   expectTokenError,
   expectTokens,
+  formEncode,
   issueCode,
   JWT_BEARER,
   postToken,
@@ -30,6 +31,9 @@ import {
 /** A fourth client whose secret has characters that RFC 6749 section 2.3.1 form-encoding changes. */
 const SPELL_SECRET = 'spell secret: a+b %25 c/d & e=f ü 0123456789';
 const SPELL_CB = 'https://spellapp.example/cb';
+/** What `openssl rand -base64 33` gives: a secret with +, / and =. */
+const BASE64_SECRET = `a+b/c=${randomBytes(33).toString('base64')}`;
+const BASE64_CB = 'https://base64app.example/cb';
 
 let world: World;
 let clock: TestClock;
@@ -38,6 +42,7 @@ let reken: TestPublisher;
 let lees: TestPublisher;
 let taal: TestPublisher;
 let spell: TestPublisher;
+let base64: TestPublisher;
 let issuer: string;
 let tokenUrl: string;
 let userinfoUrl: string;
@@ -93,8 +98,9 @@ beforeAll(async () => {
     clients: [
       ...world.seed.clients,
       { clientId: 'spellapp', supplier: 'uitgever-b', name: 'Spellapp', redirectUris: [SPELL_CB], clientSecret: SPELL_SECRET, claims: ['school'] },
+      { clientId: 'base64app', supplier: 'uitgever-b', name: 'Base64app', redirectUris: [BASE64_CB], clientSecret: BASE64_SECRET, claims: ['school'] },
     ],
-    licences: [...world.seed.licences, { school: '12AB', client: 'spellapp', claims: ['school'] }],
+    licences: [...world.seed.licences, { school: '12AB', client: 'spellapp', claims: ['school'] }, { school: '12AB', client: 'base64app', claims: ['school'] }],
   };
   gateway = await startGateway({ seed, clock });
   const discovery = await call(`${gateway.url}/.well-known/openid-configuration`);
@@ -105,6 +111,7 @@ beforeAll(async () => {
   lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
   taal = await TestPublisher.create(gateway.url, 'taalapp', TAAL_CB, { secret: world.taalSecret });
   spell = await TestPublisher.create(gateway.url, 'spellapp', SPELL_CB, { secret: SPELL_SECRET });
+  base64 = await TestPublisher.create(gateway.url, 'base64app', BASE64_CB, { secret: BASE64_SECRET });
 });
 afterAll(async () => {
   await gateway?.close();
@@ -170,6 +177,22 @@ describe('client authentication that succeeds', () => {
       publisher: () => spell,
       request: async (c) => ({ form: codeForm(c), headers: { authorization: basicAuth('spellapp', SPELL_SECRET) } }),
     },
+    {
+      // Authlib, requests' HTTPBasicAuth and many others send the credentials as they are.
+      name: 'client_secret_basic with that secret not form-encoded',
+      publisher: () => spell,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: `Basic ${Buffer.from(`spellapp:${SPELL_SECRET}`, 'utf8').toString('base64')}` } }),
+    },
+    {
+      name: 'client_secret_basic with a base64 secret (+, /, =) sent raw, as Authlib sends it',
+      publisher: () => base64,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: `Basic ${Buffer.from(`base64app:${BASE64_SECRET}`, 'utf8').toString('base64')}` } }),
+    },
+    {
+      name: 'client_secret_basic with that base64 secret form-encoded',
+      publisher: () => base64,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: basicAuth('base64app', BASE64_SECRET) } }),
+    },
   ];
 
   it.each(cases)('$name -> 200 with tokens', async ({ publisher, request }) => {
@@ -225,8 +248,8 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     { name: 'Basic with an empty secret', request: basic(() => basicAuth('taalapp', '')), status: 401, error: 'invalid_client', challenge: /^Basic / },
     { name: 'Basic for an unknown client', request: basic(() => basicAuth('nosuchapp', world.taalSecret)), status: 401, error: 'invalid_client', challenge: /^Basic / },
     {
-      name: 'Basic with the secret not form-encoded (RFC 6749 section 2.3.1)',
-      request: basic(() => `Basic ${Buffer.from(`spellapp:${SPELL_SECRET}`, 'utf8').toString('base64')}`),
+      name: 'Basic with the form-encoded secret sent form-encoded twice',
+      request: basic(() => basicAuth('spellapp', formEncode(SPELL_SECRET))),
       status: 401,
       error: 'invalid_client',
       challenge: /^Basic /,
