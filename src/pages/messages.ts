@@ -13,6 +13,13 @@ export const LOGGED_OUT: Message = {
   en: { title: 'You are logged out', body: 'You are logged out of the login service. Close the browser when you are done on a shared computer.' },
 };
 
+/** GET /logout, and a logout POST that did not come from the gateway's own page: ask first. */
+export const CONFIRM_LOGOUT: Message & { readonly button: { readonly nl: string; readonly en: string } } = {
+  nl: { title: 'Uitloggen?', body: 'Wil je uitloggen bij de inlogdienst? Doe dat op een gedeelde computer als je klaar bent.' },
+  en: { title: 'Log out?', body: 'Do you want to log out of the login service? On a shared computer, do so when you are done.' },
+  button: { nl: 'Uitloggen', en: 'Log out' },
+};
+
 const MESSAGES: Record<string, Message> = {
   unknown_client_or_redirect_uri: {
     nl: { title: 'Onbekend lesmateriaal', body: 'Dit lesmateriaal is niet bekend bij de inlogdienst, of het stuurde een ongeldig terugkeeradres. Neem contact op met de uitgever.' },
