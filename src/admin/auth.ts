@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { sha256 } from '../crypto/tokens.js';
+import { constantEqual, sha256 } from '../crypto/tokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../store/db.js';
@@ -70,7 +69,7 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
     const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(request.headers.authorization ?? '');
     if (!match) throw unauthorized();
     const secret = match[1]!;
-    if (bootstrapHash && timingSafeEqual(sha256(secret), bootstrapHash)) {
+    if (bootstrapHash && constantEqual(sha256(secret), bootstrapHash)) {
       deps.onBootstrapUse(request);
       return { actor: 'bootstrap', school: null };
     }
