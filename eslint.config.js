@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**', 'test/**', 'scripts/**', 'demo/**'],
+    files: ['bench/**', 'test/**', 'scripts/**', 'demo/**', 'support/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/require-await': 'off' },
   },
   {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildProduction, REDIS_URL, requireRedis, startBenchGateway, type BenchGateway } from './lib/gateway.js';
-import { freshPgDatabase } from '../test/helpers/db.js';
+import { freshPgDatabase } from '../support/pg.js';
 
 const PUPILS = Number(process.env.BENCH_PUPILS ?? 10_000);
 const TOKEN = `bench-operator-${process.pid}-0123456789abcdefghijklmnopqrstuvwxyz`;

@@ -9,7 +9,7 @@ import { Lifecycle } from './ops/lifecycle.js';
 import { shutDown } from './ops/shutdown.js';
 import type { Kv } from './store/kv.js';
 import { openKv, redisTarget } from './store/open-kv.js';
-import { loadSeedFile, SeedError } from './store/registry.js';
+import { loadSeedFile, SeedError } from './store/seed-file.js';
 import { openDb } from './store/open-db.js';
 import { startRegistrySync } from './store/registry-sync.js';
 import { importSeed } from './store/seed-import.js';

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
 import { cyclingPupils, makeGatewayLogin, smokeGateway, type BenchWorld } from '../gateway-client.js';
-import { freshPgDatabase } from '../../test/helpers/db.js';
-import { freePort } from '../../test/helpers/net.js';
+import { freshPgDatabase } from '../../support/pg.js';
+import { freePort } from '../../support/net.js';
 import { startServer, type ServerHandle } from './child.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -6,7 +6,7 @@ import { recordAudit } from '../store/audit.js';
 import type { Queryable } from '../store/db.js';
 import { deleteLicence, getLicence, licencesFor, listLicences, periodsOverlap, putLicence, type StoredLicence } from '../store/licences.js';
 import { getRegistration } from '../store/registrations.js';
-import type { StoredClient } from '../store/registry.js';
+import type { StoredClient } from '../store/seed-file.js';
 import { licenceBodySchema, type LicenceBody, type LicenceReg } from '../store/seed-schema.js';
 import { principalOf } from './auth.js';
 import { commitChange, type AdminDeps } from './changes.js';

@@ -1,12 +1,13 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { RateLimitedError, RETRY_AFTER_SECONDS, UnavailableError } from '../errors.js';
+import { GatewayError, toGatewayError, UnavailableError, type ErrorCode, type ProblemCode } from '../errors.js';
 import { ConstraintError } from '../store/db.js';
 
 // RFC 9457 problem details for the admin API: the one place that decides what
-// an admin error looks like. `type` is a stable URI per code (listed in the
-// README); `errors` names the fields at fault. Nothing of the request is echoed
-// except field paths, and unexpected errors are logged, never shown.
+// an admin error looks like. `type` is a stable URI per code (docs/errors.md);
+// `errors` names the fields at fault. Nothing of the request is echoed except
+// field paths, and unexpected errors are logged, never shown. A Problem is a
+// GatewayError like every other, and the fallback is the same toGatewayError.
 
 export const PROBLEM_TYPE_BASE = 'urn:pgw:problem:';
 
@@ -15,23 +16,22 @@ export interface FieldProblem {
   detail: string;
 }
 
-export class Problem extends Error {
+export class Problem extends GatewayError<ProblemCode | 'server_error'> {
   constructor(
-    readonly code: string,
-    readonly status: number,
+    code: ProblemCode | 'server_error',
+    status: number,
     readonly title: string,
     readonly errors: FieldProblem[] = [],
-    /** For 429 and 503: how long the caller should wait. */
-    readonly retryAfterSeconds?: number,
+    retryAfterSeconds?: number,
   ) {
-    super(`${code}: ${title}`);
-    this.name = 'Problem';
+    super(code, status, title);
+    if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 export const notFound = () => new Problem('not_found', 404, 'No such resource');
 export const invalidField = (field: string, detail: string) => new Problem('invalid_request', 400, 'The request is invalid', [{ field, detail }]);
-export const ruleViolation = (code: string, status: number, title: string, field: string, detail: string) => new Problem(code, status, title, [{ field, detail }]);
+export const ruleViolation = (code: ProblemCode, status: number, title: string, field: string, detail: string) => new Problem(code, status, title, [{ field, detail }]);
 
 export interface ProblemBody {
   type: string;
@@ -52,22 +52,29 @@ export function sendProblem(reply: FastifyReply, p: Problem) {
 
 /** Any error thrown in the admin scope, as a problem. */
 export function toProblem(err: unknown, request: FastifyRequest): Problem {
-  if (err instanceof Problem) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';
     return new Problem('invalid_request', 400, 'The request is invalid', err.validation.map((v) => ({ field: fieldName(where, v.instancePath), detail: v.message ?? 'invalid' })));
   }
-  if (err instanceof UnavailableError) {
-    request.log.warn({ dependency: err.cause instanceof Error ? err.cause.message : undefined }, 'dependency unavailable');
-    return new Problem('unavailable', 503, 'A dependency (database or Redis) is temporarily unavailable, try again shortly', [], RETRY_AFTER_SECONDS);
-  }
   if (err instanceof ConstraintError) return new Problem('conflict', 409, 'The change conflicts with other registrations (still in use, or already exists)');
-  if (err instanceof RateLimitedError) return new Problem('rate_limited', 429, 'Too many requests, slow down', [], err.retryAfterSeconds);
-  const status = (err as FastifyError).statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new Problem('invalid_request', status === 413 ? 413 : 400, 'The request is malformed');
-  request.log.error({ err }, 'unexpected error');
-  return new Problem('server_error', 500, 'Internal error');
+  const gateway = toGatewayError(err, (status) => new Problem('invalid_request', status, 'The request is malformed'));
+  if (gateway instanceof Problem) return gateway;
+  const known = ADMIN_NAMES[gateway.code];
+  if (!known) {
+    request.log.error({ err }, 'unexpected error');
+    return new Problem('server_error', 500, 'Internal error');
+  }
+  if (gateway instanceof UnavailableError) {
+    request.log.warn({ dependency: gateway.cause instanceof Error ? gateway.cause.message : undefined }, 'dependency unavailable');
+  }
+  return new Problem(known.code, gateway.status, known.title, [], gateway.retryAfterSeconds);
 }
+
+/** The login path's errors that reach the admin API, under the admin API's own codes (docs/errors.md). */
+const ADMIN_NAMES: Partial<Record<ErrorCode, { code: ProblemCode; title: string }>> = {
+  temporarily_unavailable: { code: 'unavailable', title: 'A dependency (database or Redis) is temporarily unavailable, try again shortly' },
+  too_many_requests: { code: 'rate_limited', title: 'Too many requests, slow down' },
+};
 
 const fieldName = (where: string, instancePath: string): string => {
   const path = instancePath.replace(/^\//, '').replaceAll('/', '.');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Queryable } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
-import type { StoredClient } from '../store/registry.js';
+import type { StoredClient } from '../store/seed-file.js';
 import { clientSchema, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
 import { describeClient, toStoredClient } from '../store/seed-import.js';
 import { withGeneratedSecret } from '../store/client-secrets.js';
@@ -19,7 +19,15 @@ export const schoolResource: RegistrationResource<SchoolReg, SchoolReg> = {
   param: 'schoolId',
   paramSchema: schoolIdParam,
   body: schoolSchema,
-  view: z.object({ id: z.string(), name: z.string(), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }),
+  view: z.object({
+    id: z.string(),
+    name: z.string(),
+    login: z.object({ kind: z.literal('assertion'), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }).optional(),
+    issuer: z.string().optional(),
+    loginUrl: z.string().optional(),
+    jwks: jwksView.optional(),
+    jwksUri: z.string().optional(),
+  }),
   idField: 'id',
   idOf: (s) => s.id,
   readAccess: 'school',

@@ -8,7 +8,7 @@ import { openDb } from '../store/open-db.js';
 import { LockedError } from '../store/pid-lock.js';
 import { openRegistryNotices } from '../store/registry-notices.js';
 import { getRegistration, listRegistrations, putRegistration } from '../store/registrations.js';
-import { loadSeedFile, SeedError, type StoredClient } from '../store/registry.js';
+import { loadSeedFile, SeedError, type StoredClient } from '../store/seed-file.js';
 import type { SchoolReg } from '../store/seed-schema.js';
 import { describeClient, importSeed, toStoredClient } from '../store/seed-import.js';
 import { newClientSecret } from '../store/client-secrets.js';

@@ -14,7 +14,7 @@ export interface PupilPseudonyms {
 export async function pseudonymsAt(
   supplier: Supplier,
   pupil: { school: string; studentKey: string },
-  deps: { keys: KeySchedule; roots: RootCache; now: number },
+  deps: { keys: KeySchedule; roots: Pick<RootCache, 'rootFor'>; now: number },
   input: Buffer = pupilInput(pupil.school, pupil.studentKey),
 ): Promise<PupilPseudonyms> {
   const root = await deps.roots.rootFor(input);

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
 import type { KeySchedule } from './key-schedule.js';
 import { rootCacheKey, rootOf, type ScryptCost } from './pseudonym.js';
 
@@ -23,7 +24,7 @@ export interface RootCache {
 }
 
 /** Where the shared KV keeps a root: under its keyed hash, never the pupil's key. */
-export const rootKvKey = (cacheKey: string): string => `root:${cacheKey}`;
+export const rootKvKey = (cacheKey: string): string => kvKey('root', cacheKey);
 
 const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
 

@@ -1,13 +1,37 @@
-import type { GatewayContext } from '../context.js';
+import type { Clock } from '../clock.js';
 import { randomToken } from '../crypto/tokens.js';
-import { savePendingLogin } from '../oidc/transaction.js';
-import { schoolLoginUrl } from '../school/login-request.js';
+import type { Kv } from '../store/kv.js';
 import type { School } from '../store/registry.js';
-import type { AuthorizationRequest } from './complete.js';
+import type { LoginMethods } from './methods.js';
+import { parkAtSchool, parkForPicker, type AuthorizationRequest } from './pending.js';
 
-/** Send the browser to the school's login with a signed request; the pending login waits for its assertion. */
-export async function startSchoolLogin(ctx: GatewayContext, school: School, authz: AuthorizationRequest): Promise<string> {
-  const gatewayNonce = randomToken();
-  await savePendingLogin(ctx.kv, gatewayNonce, { ...authz, schoolIssuer: school.issuer, createdAt: ctx.clock.now() });
-  return schoolLoginUrl(school, gatewayNonce, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
+// The start of a login that the SSO session could not answer
+// (docs/login-journey.md): to the school's login when the school is known, by
+// the school's method; else to the school picker first.
+
+/** The picker page (src/school/picker.ts serves it). */
+export const PICKER_PATH = '/school/select';
+
+export interface StartDeps {
+  readonly issuer: string;
+  readonly kv: Pick<Kv, 'set'>;
+  readonly clock: Clock;
+  readonly methods: LoginMethods;
+}
+
+/** Where the browser goes next: the school's login, or the picker when no school is known yet. */
+export function beginLogin(deps: StartDeps, authz: AuthorizationRequest, school: School | undefined): Promise<string> {
+  return school === undefined ? sendToPicker(deps, authz) : sendToSchool(deps, school, authz);
+}
+
+/** Send the browser to the school's login, by the school's method; the pending login waits for the answer. */
+export async function sendToSchool(deps: StartDeps, school: School, authz: AuthorizationRequest): Promise<string> {
+  const loginId = randomToken();
+  const { location, keep } = await deps.methods[school.login.kind].begin(school, loginId);
+  await parkAtSchool(deps.kv, loginId, { authz, school: school.id, createdAt: deps.clock.now(), ...(keep ? { keep } : {}) });
+  return location;
+}
+
+async function sendToPicker(deps: StartDeps, authz: AuthorizationRequest): Promise<string> {
+  return `${deps.issuer}${PICKER_PATH}?login=${await parkForPicker(deps.kv, authz)}`;
 }

@@ -1,6 +1,7 @@
 import type { ReleasedClaims } from '../release/claims.js';
 import type { Kv } from '../store/kv.js';
 import { seal, tokenHash, unseal } from '../crypto/tokens.js';
+import { kvKey } from '../store/kv-keys.js';
 
 /** What /userinfo may answer for an access token. */
 export interface AccessGrant {
@@ -10,10 +11,10 @@ export interface AccessGrant {
   readonly claims: ReleasedClaims;
 }
 
-/** research/reliability.md T9: opaque, valid only at our userinfo, 5 minutes. */
+/** Opaque, valid only at our userinfo, 5 minutes (docs/openid-connect.md, "Lifetimes"). */
 export const ACCESS_TOKEN_TTL_S = 300;
 
-const key = (hash: string) => `at:${hash}`;
+const key = (hash: string) => kvKey('accessToken', hash);
 
 /** False when the token was revoked before it could be stored (a code replay raced its first redemption). */
 export async function storeAccessToken(kv: Pick<Kv, 'setIfAbsent'>, token: string, grant: AccessGrant): Promise<boolean> {

@@ -1,19 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { invalidRequest, OAuthError, PageError } from '../errors.js';
-import { startSchoolLogin } from '../login/start.js';
+import { completeLogin, type JourneyDeps } from '../login/journey.js';
+import type { AuthorizationRequest } from '../login/pending.js';
+import { beginLogin, type StartDeps } from '../login/start.js';
+import { gatewayCookies, readCookie } from '../session/cookies.js';
+import { findSession, sessionAge, type SessionDeps } from '../session/session.js';
 import type { Client, Registry, School } from '../store/registry.js';
 import { SCHOOL_ID } from '../store/seed-schema.js';
-import { collectParams, repeatedNames, single, type RawParams } from './params.js';
-import { completeAuthorization, type AuthorizationRequest } from '../login/complete.js';
-import { startPicker } from '../school/picker.js';
-import { gatewayCookies, readCookie } from '../session/cookies.js';
-import { findSession, sessionAge } from '../session/session.js';
+import { collectParams, repeatedNames, single, type RawParams } from '../http/params.js';
 
-// GET|POST /authorize (DESIGN.md section 6). Reading the list in
+// GET|POST /authorize (docs/openid-connect.md). Reading the list in
 // handleAuthorize is reading the spec: until the client and its redirect URI
 // are verified, errors are pages; after that they go back to the client with
-// state and iss (RFC 6749 section 4.1.2.1, RFC 9207).
+// state and iss (RFC 6749 section 4.1.2.1, RFC 9207). What follows the checks
+// is the login journey's (src/login/): the SSO session answers when it may,
+// else the login begins at the school or at the school picker.
 
 const MAX_STATE_OR_NONCE = 512;
 /** The parameters this endpoint reads: any of them sent twice is refused. */
@@ -23,16 +24,18 @@ const PARAMS = [
 ] as const;
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
-export function registerAuthorize(app: FastifyInstance, ctx: GatewayContext): void {
+export type AuthorizeDeps = JourneyDeps & StartDeps & SessionDeps;
+
+export function registerAuthorize(app: FastifyInstance, deps: AuthorizeDeps): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const location = await handleAuthorize(request, ctx);
+    const location = await handleAuthorize(request, deps);
     return reply.code(303).header('location', location).send();
   };
-  app.route({ method: ['GET', 'POST'], url: '/authorize', config: { errorStyle: 'authorize' }, handler });
+  app.route({ method: ['GET', 'POST'], url: '/authorize', config: { errorStyle: 'authorize', loginStep: 'authorize' }, handler });
 }
 
-export async function handleAuthorize(request: FastifyRequest, ctx: GatewayContext): Promise<string> {
-  const registry = ctx.registry();
+export async function handleAuthorize(request: FastifyRequest, deps: AuthorizeDeps): Promise<string> {
+  const registry = deps.registry();
   const params = collectParams(request);
   const client = checkClient(params, registry);
   const redirectUri = checkRedirectUri(params, client);
@@ -54,13 +57,12 @@ export async function handleAuthorize(request: FastifyRequest, ctx: GatewayConte
     ...(nonce === undefined ? {} : { nonce }),
     codeChallenge,
   };
-  const fromSession = await completeFromSession(request, ctx, authz, { prompts, maxAge, hinted });
+  const fromSession = await completeFromSession(request, deps, authz, { prompts, maxAge, hinted });
   if (fromSession !== undefined) return fromSession;
   // OIDC Core section 3.1.2.6: no session that may answer, and no UI allowed.
   if (prompts.has('none')) throw new OAuthError('login_required', 400, 'the user must log in at the school');
-  const school = hinted ?? (prompts.has('select_account') ? undefined : rememberedSchool(request, ctx)) ?? onlySchool(registry);
-  if (school === undefined) return startPicker(ctx, authz);
-  return startSchoolLogin(ctx, school, authz);
+  const school = hinted ?? (prompts.has('select_account') ? undefined : rememberedSchool(request, deps)) ?? onlySchool(registry);
+  return beginLogin(deps, authz, school);
 }
 
 interface SessionRules {
@@ -74,15 +76,15 @@ interface SessionRules {
  * the client asks for a fresh login or another account, not for another
  * school than the hinted one, not when the school login is older than max_age.
  */
-async function completeFromSession(request: FastifyRequest, ctx: GatewayContext, authz: AuthorizationRequest, rules: SessionRules): Promise<string | undefined> {
+async function completeFromSession(request: FastifyRequest, deps: AuthorizeDeps, authz: AuthorizationRequest, rules: SessionRules): Promise<string | undefined> {
   if (rules.prompts.has('login') || rules.prompts.has('select_account')) return undefined;
-  const cookies = gatewayCookies(ctx.issuer);
-  const lookup = await findSession(ctx, readCookie(request, cookies.session), request.headers['user-agent']);
+  const cookies = gatewayCookies(deps.issuer);
+  const lookup = await findSession(deps, readCookie(request, cookies.session), request.headers['user-agent']);
   if (!('found' in lookup)) return undefined;
   const session = lookup.found;
   if (rules.hinted !== undefined && rules.hinted.id !== session.pupil.school) return undefined;
-  if (rules.maxAge !== undefined && sessionAge(ctx, session) > rules.maxAge) return undefined;
-  const done = await completeAuthorization(ctx, authz, session.pupil, session.authTime);
+  if (rules.maxAge !== undefined && sessionAge(deps.clock, session) > rules.maxAge) return undefined;
+  const done = await completeLogin(deps, { pupil: session.pupil, authTime: session.authTime, session: { open: false } }, authz);
   request.outcome = { ...done.outcome, session: true };
   return done.location;
 }
@@ -177,9 +179,9 @@ function checkSchoolHint(params: RawParams, registry: Registry): School | undefi
 }
 
 /** The school this browser chose before (the picker's cookie), if it is still registered. */
-function rememberedSchool(request: FastifyRequest, ctx: GatewayContext): School | undefined {
-  const id = readCookie(request, gatewayCookies(ctx.issuer).school);
-  return id !== undefined && SCHOOL_ID.test(id) ? ctx.registry().schools.get(id) : undefined;
+function rememberedSchool(request: FastifyRequest, deps: Pick<AuthorizeDeps, 'issuer' | 'registry'>): School | undefined {
+  const id = readCookie(request, gatewayCookies(deps.issuer).school);
+  return id !== undefined && SCHOOL_ID.test(id) ? deps.registry().schools.get(id) : undefined;
 }
 
 function onlySchool(registry: Registry): School | undefined {

@@ -7,8 +7,8 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
 import type { Kv } from '../store/kv.js';
 import { claimJti } from '../store/replay.js';
-import { isLiveCodeOf } from './code.js';
-import { single, type RawParams } from './params.js';
+import { isLiveCodeOf } from '../login/code.js';
+import { single, type RawParams } from '../http/params.js';
 
 // Client authentication at /token: private_key_jwt (RFC 7523, preferred) or
 // client_secret_basic (RFC 6749 section 2.3.1). Each client uses the one
@@ -104,7 +104,7 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   const code = single(params, 'code') ?? '';
   await verifySignature(assertion, header, client, () => isLiveCodeOf(ctx.kv, code, client.clientId, ctx.clock.now()));
   // RFC 7523 section 3, item 7: a jti is used once.
-  if (!(await claimJti(ctx.kv, 'cjti', client.clientId, payload.jti, times.exp, ctx.clock.now()))) {
+  if (!(await claimJti(ctx.kv, 'clientAssertionJti', client.clientId, payload.jti, times.exp, ctx.clock.now()))) {
     throw invalidClient('client assertion was already used');
   }
   return client;

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { INBOUND_ALGS } from '../crypto/jws.js';
+import type { SigningKeys } from '../crypto/signing-keys.js';
 import { JWKS_MAX_AGE_S } from '../crypto/signing-key-file.js';
 import { RELEASABLE_CLAIMS } from '../store/seed-schema.js';
-import { TOKEN_PATH } from './token.js';
+import { TOKEN_PATH } from './paths.js';
 
 // OpenID Connect Discovery 1.0 and the JWKS. Public data: short caching and
-// CORS allowed (research/reliability.md R8).
+// CORS allowed (docs/openid-connect.md).
 
 export function discoveryDocument(issuer: string) {
   return {
@@ -33,7 +33,7 @@ export function discoveryDocument(issuer: string) {
   };
 }
 
-export function registerDiscovery(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerDiscovery(app: FastifyInstance, ctx: { readonly issuer: string; readonly signing: Pick<SigningKeys, 'jwks'> }): void {
   const document = discoveryDocument(ctx.issuer);
   app.get('/.well-known/openid-configuration', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*');

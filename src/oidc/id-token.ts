@@ -1,9 +1,9 @@
 import { epochSeconds, type Clock } from '../clock.js';
 import { signJwt } from '../crypto/jws.js';
 import type { SigningKey } from '../crypto/signing-keys.js';
-import type { Grant } from './code.js';
+import type { Grant } from '../login/code.js';
 
-/** research/reliability.md T10: id_tokens live 5 minutes. */
+/** id_tokens live 5 minutes (docs/openid-connect.md, "Lifetimes"). */
 export const ID_TOKEN_TTL_S = 300;
 
 /** The id_token: the standard claims, the pseudonym as sub, and exactly the released claims. */

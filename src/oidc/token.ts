@@ -1,25 +1,37 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
+import type { Clock } from '../clock.js';
+import type { SigningKeys } from '../crypto/signing-keys.js';
 import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
-import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
-import type { Client } from '../store/registry.js';
+import { redeemCode, type Grant } from '../login/code.js';
+import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
+import type { Kv } from '../store/kv.js';
+import type { Client, Registry } from '../store/registry.js';
 import { ACCESS_TOKEN_TTL_S, revokeAccessToken, storeAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
-import { redeemCode, type Grant } from './code.js';
 import { signIdToken } from './id-token.js';
-import { formParams, isForm, repeatedNames, single, type RawParams } from './params.js';
+import { formParams, isForm, repeatedNames, single, type RawParams } from '../http/params.js';
+import { TOKEN_PATH } from './paths.js';
 
-// POST /token (DESIGN.md section 6; RFC 6749 sections 4.1.3 and 5).
+// POST /token (docs/openid-connect.md; RFC 6749 sections 4.1.3 and 5).
 
-export const TOKEN_PATH = '/token';
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_id', 'client_assertion', 'client_assertion_type'] as const;
 
-export function registerToken(app: FastifyInstance, ctx: GatewayContext): void {
-  const perAddress = perMinute('token-ip', ctx.config.RATE_LIMIT_TOKEN_IP_PER_MIN);
-  const perClient = perMinute('token-client', ctx.config.RATE_LIMIT_TOKEN_PER_MIN);
-  const options = { bodyLimit: 16 * 1024, config: { errorStyle: 'token' as const }, onRequest: limitByAddress(ctx.rates, perAddress) };
+export interface TokenDeps {
+  readonly issuer: string;
+  readonly clock: Clock;
+  readonly kv: Pick<Kv, 'swap' | 'set' | 'setIfAbsent' | 'get'>;
+  readonly registry: () => Registry;
+  readonly signing: Pick<SigningKeys, 'current'>;
+  readonly rates: RateCounter;
+  readonly limits: { readonly perClient: number; readonly perAddress: number };
+}
+
+export function registerToken(app: FastifyInstance, ctx: TokenDeps): void {
+  const perAddress = perMinute('token-ip', ctx.limits.perAddress);
+  const perClient = perMinute('token-client', ctx.limits.perClient);
+  const options = { bodyLimit: 16 * 1024, config: { errorStyle: 'token' as const, loginStep: 'token' as const }, onRequest: limitByAddress(ctx.rates, perAddress) };
   app.post(TOKEN_PATH, options, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const params = checkForm(request);
@@ -74,10 +86,10 @@ function requireParam(params: RawParams, name: string): string {
   return value;
 }
 
-// Unknown, expired, replayed and foreign codes all get this one answer (research/reliability.md case 76).
+// Unknown, expired, replayed and foreign codes all get this one answer: a caller learns nothing of which (docs/openid-connect.md).
 const badCode = () => invalidGrant('the code is invalid, expired or already used');
 
-async function redeem(ctx: GatewayContext, request: FastifyRequest, code: string, accessToken: string): Promise<Grant> {
+async function redeem(ctx: Pick<TokenDeps, 'kv'>, request: FastifyRequest, code: string, accessToken: string): Promise<Grant> {
   if (code.length > 256) throw badCode();
   const redemption = await redeemCode(ctx.kv, code, tokenHash(accessToken));
   switch (redemption.outcome) {

@@ -1,13 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
+import type { Clock } from '../clock.js';
 import { inRotationWindow } from '../crypto/pupil-pseudonyms.js';
 import { invalidRequest, invalidToken } from '../errors.js';
+import type { Kv } from '../store/kv.js';
+import type { Registry } from '../store/registry.js';
 import { findAccessToken } from './access-token.js';
 
 // GET|POST /userinfo (OIDC Core section 5.3) with a bearer token in the
 // Authorization header (RFC 6750 section 2.1): the same released claims.
 
-export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): void {
+export interface UserinfoDeps {
+  readonly kv: Pick<Kv, 'get'>;
+  readonly registry: () => Registry;
+  readonly clock: Clock;
+}
+
+export function registerUserinfo(app: FastifyInstance, ctx: UserinfoDeps): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
     const token = bearerToken(request);
@@ -19,11 +27,11 @@ export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): voi
       sub: grant.sub,
     };
   };
-  app.route({ method: ['GET', 'POST'], url: '/userinfo', config: { errorStyle: 'bearer' }, handler });
+  app.route({ method: ['GET', 'POST'], url: '/userinfo', config: { errorStyle: 'bearer', loginStep: 'userinfo' }, handler });
 }
 
 /** An access token issued inside a rotation window may outlive it by minutes: previous_sub ends with the window. */
-function rotationOpen(ctx: GatewayContext, clientId: string): boolean {
+function rotationOpen(ctx: Pick<UserinfoDeps, 'registry' | 'clock'>, clientId: string): boolean {
   const registry = ctx.registry();
   const supplier = registry.suppliers.get(registry.clients.get(clientId)?.supplier ?? '');
   return supplier !== undefined && inRotationWindow(supplier, ctx.clock.now());

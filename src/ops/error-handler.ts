@@ -1,12 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, OAuthError, PageError, RateLimitedError, RETRY_AFTER_SECONDS } from '../errors.js';
-import { authorizationResponseUrl } from '../oidc/authorization-response.js';
-import { messageFor } from '../pages/messages.js';
+import { OAuthError, PageError, toGatewayError, type GatewayError, type PageCode } from '../errors.js';
+import { authorizationResponseUrl } from '../login/authorization-response.js';
+import { messageFor, type PageMessageCode } from '../pages/messages.js';
 import { renderPage } from '../pages/page.js';
 
-// The one place that decides what an error looks like to the caller and what
-// is logged. Each route names its style; anything unexpected becomes a generic
-// server_error and is logged, never echoed (STYLE.md rule 7).
+// The one place that decides what an error looks like to the caller of the
+// login and token endpoints and what is logged (the admin API's problem+json
+// is src/admin/problem.ts). Each route names its style; anything unexpected
+// becomes a generic server_error and is logged, never echoed (docs/errors.md).
 
 export type ErrorStyle = 'page' | 'authorize' | 'token' | 'bearer' | 'json';
 
@@ -19,8 +20,8 @@ export interface RedirectTarget {
 declare module 'fastify' {
   interface FastifyContextConfig {
     errorStyle?: ErrorStyle;
-    /** The code for a body Fastify itself refuses (size, content type), where the route has a better one than invalid_request. */
-    malformedCode?: string;
+    /** The page code for a body Fastify itself refuses (size, content type), where the route has a better one than invalid_request. */
+    malformedCode?: PageCode;
   }
   interface FastifyRequest {
     redirectTarget?: RedirectTarget;
@@ -38,7 +39,9 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
     methodsByPath.set(url, methods);
   });
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
-    const err = toGatewayError(raw, request.routeOptions.config.malformedCode);
+    const code = request.routeOptions.config.malformedCode;
+    const err = toGatewayError(raw, (status) =>
+      code === undefined ? new OAuthError('invalid_request', status, 'The request is malformed') : new PageError(code, status, 'The request is malformed'));
     logOutcome(request, err, raw);
     return send(reply, request, err, issuer);
   });
@@ -54,16 +57,6 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
   });
 }
 
-function toGatewayError(err: FastifyError | Error, malformedCode = 'invalid_request'): GatewayError {
-  if (err instanceof GatewayError) return err;
-  const status = (err as FastifyError).statusCode;
-  // Fastify's own refusals (body too large, bad content type, malformed body) are the client's fault.
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new OAuthError(malformedCode, status === 413 ? 413 : 400, 'The request is malformed');
-  }
-  return new PageError('server_error', 500, 'Internal error');
-}
-
 function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): void {
   if (err.status >= 500 && err.code === 'server_error') {
     request.log.error({ err: raw }, 'unexpected error');
@@ -77,8 +70,7 @@ function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): voi
 
 function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, issuer: string, forced?: ErrorStyle) {
   const style = forced ?? request.routeOptions.config.errorStyle ?? 'json';
-  if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   reply.header('cache-control', 'no-store');
   switch (style) {
     case 'authorize':
@@ -102,7 +94,7 @@ function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, i
 }
 
 function sendPage(reply: FastifyReply, err: GatewayError) {
-  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code), err.code));
+  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code));
 }
 
 /** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { RETRY_AFTER_SECONDS } from '../errors.js';
-import type { ReadinessCheck } from './lifecycle.js';
+import type { Kv } from '../store/kv.js';
+import type { Registry } from '../store/registry.js';
+import type { Lifecycle, ReadinessCheck } from './lifecycle.js';
 
 /** A check that hangs counts as failed: a probe must answer within its own timeout. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -10,7 +11,13 @@ const CHECK_TIMEOUT_MS = 2_000;
 // and its event loop do. Readiness (/readyz) asks whether a login could succeed
 // here now, and fails from the first shutdown signal on. Neither is shed under
 // load (src/ops/load-shedding.ts): probes must see the truth, not the shedding.
-export function registerHealth(app: FastifyInstance, ctx: GatewayContext): void {
+export interface HealthDeps {
+  readonly kv: Pick<Kv, 'ping'>;
+  readonly registry: () => Registry;
+  readonly lifecycle: Lifecycle;
+}
+
+export function registerHealth(app: FastifyInstance, ctx: HealthDeps): void {
   const { lifecycle } = ctx;
   const builtIn: ReadinessCheck[] = [
     { name: 'kv', critical: true, check: () => ctx.kv.ping() },

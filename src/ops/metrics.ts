@@ -3,9 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RootCache } from '../crypto/root-cache.js';
 import { constantEqual } from '../crypto/tokens.js';
-import { TOKEN_PATH } from '../oidc/token.js';
-import { ASSERTION_PATH } from '../school/login-request.js';
-import { PICKER_PATH } from '../school/picker.js';
 import type { KvOperation } from './kv-errors.js';
 
 // Prometheus metrics (docs/operations.md lists them). Every label value comes
@@ -22,7 +19,12 @@ export interface Metrics {
   shed(): void;
 }
 
-const LOGIN_STEPS: Record<string, string> = { '/authorize': 'authorize', [PICKER_PATH]: 'picker', [ASSERTION_PATH]: 'assertion', [TOKEN_PATH]: 'token', '/userinfo': 'userinfo' };
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The login step a route serves, counted in pgw_login_outcomes_total (a fixed set: the routes name it). */
+    loginStep?: 'authorize' | 'picker' | 'assertion' | 'callback' | 'token' | 'userinfo';
+  }
+}
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const CODE = /^[a-z][a-z_]{0,63}$/;
 
@@ -73,7 +75,7 @@ export function createMetrics(rootStats: () => RootCache['stats']): Metrics {
       const method = METHODS.has(request.method) ? request.method : 'other';
       const statusClass = `${Math.floor(reply.statusCode / 100)}xx`;
       duration.observe({ route, method, status_class: statusClass }, reply.elapsedTime / 1000);
-      const step = LOGIN_STEPS[route];
+      const step = request.routeOptions.config.loginStep;
       if (step) logins.inc({ step, outcome: outcomeOf(request, reply.statusCode) });
     },
     kvError: (operation) => kvErrors.inc({ operation }),

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Kv } from '../store/kv.js';
+import { KV_KEYS, kvKey } from '../store/kv-keys.js';
 
 // Fixed-window rate limits through the KV port, shared by every instance when
 // the KV is Redis. A KV that cannot answer throws UnavailableError, so a limit
@@ -25,7 +26,7 @@ export interface RateLimit {
 }
 
 /** Counters live under this prefix: bookkeeping of requests, not state a request wrote. */
-export const RATE_LIMIT_PREFIX = 'rl:';
+export const RATE_LIMIT_PREFIX = KV_KEYS.rateLimit.prefix;
 
 export const perMinute = (name: string, max: number): RateLimit => ({ name, max, windowMs: 60_000 });
 
@@ -92,7 +93,7 @@ export function createRateCounter(
 
   return {
     async hit(limit, key) {
-      const counterKey = `${RATE_LIMIT_PREFIX}${limit.name}:${key}`;
+      const counterKey = kvKey('rateLimit', `${limit.name}:${key}`);
       const now = clock.now();
       let window = windows.get(counterKey);
       if (window && window.endsAt <= now) {

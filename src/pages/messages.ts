@@ -1,3 +1,4 @@
+import { ASSERTION_CODES, OAUTH_CODES, type AssertionCode, type OAuthCode, type PageCode, type SharedCode } from '../errors.js';
 import type { Message } from './page.js';
 
 // What a pupil, parent or teacher reads. No technical detail: the error code
@@ -20,14 +21,25 @@ export const CONFIRM_LOGOUT: Message & { readonly button: { readonly nl: string;
   button: { nl: 'Uitloggen', en: 'Log out' },
 };
 
-const MESSAGES: Record<string, Message> = {
+const INVALID_REQUEST: Message = {
+  nl: { title: 'Ongeldig verzoek', body: 'Het lesmateriaal stuurde een verzoek dat niet klopt. Probeer het opnieuw vanuit het lesmateriaal.' },
+  en: { title: 'Invalid request', body: 'The learning material sent a request that is not valid. Try again from the learning material.' },
+};
+
+/** One message for each of several codes, typed by those codes. */
+const each = <C extends string>(codes: readonly C[], message: Message) => Object.fromEntries(codes.map((c) => [c, message])) as Record<C, Message>;
+
+/** Every code a page can show: a typo or a new code without a text fails the type check. */
+export type PageMessageCode = PageCode | SharedCode | OAuthCode;
+
+const MESSAGES = {
+  // An OAuth error shown as a page (the client's redirect URI was not verified yet): the request was at fault.
+  ...each<OAuthCode>(OAUTH_CODES, INVALID_REQUEST),
+  // Assertion failures share one text; the code at the bottom tells the helpdesk which check failed.
+  ...each<AssertionCode>(ASSERTION_CODES, LOGIN_FAILED),
   unknown_client_or_redirect_uri: {
     nl: { title: 'Onbekend lesmateriaal', body: 'Dit lesmateriaal is niet bekend bij de inlogdienst, of het stuurde een ongeldig terugkeeradres. Neem contact op met de uitgever.' },
     en: { title: 'Unknown learning material', body: 'This learning material is not known to the login service, or it sent an invalid return address. Please contact the publisher.' },
-  },
-  invalid_request: {
-    nl: { title: 'Ongeldig verzoek', body: 'Het lesmateriaal stuurde een verzoek dat niet klopt. Probeer het opnieuw vanuit het lesmateriaal.' },
-    en: { title: 'Invalid request', body: 'The learning material sent a request that is not valid. Try again from the learning material.' },
   },
   school_required: {
     nl: { title: 'School niet gevonden', body: 'We weten niet bij welke school je hoort. Start het lesmateriaal via de omgeving van je school.' },
@@ -36,6 +48,10 @@ const MESSAGES: Record<string, Message> = {
   login_expired: {
     nl: { title: 'Inloggen duurde te lang', body: 'Het inloggen is verlopen of al gebruikt. Ga terug naar het lesmateriaal en begin opnieuw.' },
     en: { title: 'Login expired', body: 'The login has expired or was already used. Go back to the learning material and start again.' },
+  },
+  login_other_browser: {
+    nl: { title: 'Inloggen in een andere browser', body: 'Dit inloggen is in een andere browser of ander venster begonnen. Ga terug naar het lesmateriaal en begin opnieuw in deze browser.' },
+    en: { title: 'Login started elsewhere', body: 'This login was started in another browser. Go back to the learning material and start again in this browser.' },
   },
   no_licence: {
     nl: { title: 'Geen licentie', body: 'Je school heeft geen licentie voor dit lesmateriaal. Vraag je leraar of de schooladministratie.' },
@@ -52,6 +68,10 @@ const MESSAGES: Record<string, Message> = {
   launch_not_supported: {
     nl: { title: 'Openen via school kan niet', body: 'Dit lesmateriaal kan niet vanuit de omgeving van je school worden geopend. Open het via de website van het lesmateriaal.' },
     en: { title: 'Cannot open from school', body: "This learning material cannot be opened from your school's environment. Open it from the learning material's own website." },
+  },
+  launch_not_allowed: {
+    nl: { title: 'Openen via school staat uit', body: 'Je school heeft het openen van lesmateriaal vanuit de eigen omgeving niet aangezet. Open het lesmateriaal via de website van het lesmateriaal.' },
+    en: { title: 'Opening from school is off', body: "Your school has not turned on opening learning material from the school's environment. Open it from the learning material's own website." },
   },
   school_unavailable: {
     nl: { title: 'School niet bereikbaar', body: 'De inlogdienst van je school is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.' },
@@ -73,7 +93,7 @@ const MESSAGES: Record<string, Message> = {
     nl: { title: 'Er ging iets mis', body: 'Er ging iets mis bij de inlogdienst. Probeer het later opnieuw.' },
     en: { title: 'Something went wrong', body: 'Something went wrong at the login service. Please try again later.' },
   },
-};
+} satisfies Record<PageMessageCode, Message>;
 
-/** The page text for an error code; assertion failures share one text. */
-export const messageFor = (code: string): Message => MESSAGES[code] ?? (code.startsWith('assertion_') ? LOGIN_FAILED : MESSAGES.invalid_request!);
+/** The page text for an error code. */
+export const messageFor = (code: PageMessageCode): Message => MESSAGES[code];

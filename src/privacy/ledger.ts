@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { UnavailableError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
 import { addDisclosureCounts, disclosureKey, insertDisclosures, type Disclosure } from './disclosures.js';
 
 // The disclosure ledger on the login path (issue 5, DESIGN.md section 7).
@@ -27,7 +28,7 @@ export interface DisclosureLedger {
 }
 
 /** The KV marker "this row is durable", shared by every process. */
-export const ledgerMarkerKey = (d: Disclosure): string => `disc:${disclosureKey(d)}`;
+export const ledgerMarkerKey = (d: Disclosure): string => kvKey('ledgerMarker', disclosureKey(d));
 /** Longer than any Dutch day (DST included): the marker outlives its day, then goes. */
 export const LEDGER_MARKER_TTL_MS = 26 * 3600 * 1000;
 /** Counts gathered while the database is away are kept up to this many rows. */

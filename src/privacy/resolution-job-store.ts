@@ -1,4 +1,5 @@
 import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
 
 // Where a pseudonym-resolution job lives while and after it runs: its state
 // (status, progress, heartbeat) and its result, in the KV (Redis when
@@ -36,8 +37,8 @@ export const HEARTBEAT_MS = 2_000;
 /** A running job whose state is this old has lost its process: it reads as failed (interrupted). */
 export const STALE_AFTER_MS = 30_000;
 
-const stateKey = (id: string) => `resjob:${id}`;
-const resultKey = (id: string) => `resjob:${id}:result`;
+const stateKey = (id: string) => kvKey('resolutionJob', id);
+const resultKey = (id: string) => kvKey('resolutionJob', `${id}:result`);
 
 export interface JobStore {
   save(state: JobState): Promise<void>;

@@ -1,53 +1,55 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
+import type { Clock } from '../clock.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
-import { enforceRateLimit, limitByAddress, perMinute } from '../ops/rate-limit.js';
-import { approveRelease, issueRedirect, licenceFor, refuseObjected, registeredClient } from '../login/complete.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
-import { formParams, single } from '../oidc/params.js';
-import { LOGIN_REQUEST_TTL_S, takePendingLogin, type PendingLogin } from '../oidc/transaction.js';
+import { completeLogin, launchProduct, type Arrival, type Finished, type JourneyDeps } from '../login/journey.js';
+import { checkPendingLogin, takeAtSchool, type PendingLogin } from '../login/pending.js';
+import { formParams, single } from '../http/params.js';
+import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import { gatewayCookies, setCookie } from '../session/cookies.js';
-import { openSession } from '../session/session.js';
+import type { Kv } from '../store/kv.js';
+import type { Registry } from '../store/registry.js';
 import { claimJti } from '../store/replay.js';
 import { ASSERTION_PATH } from './login-request.js';
 import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 
 // POST /school/assertion: the school's IdP posts the signed assertion back
-// (form field `assertion`). Verify, refuse replays, then either
-// - a gateway-started login (`nonce`): bind to the pending login, check the
-//   licence, pseudonymise, release, hand out a single-use code; or
-// - a school-started launch (`target`, the portal tile): check the licence and
-//   send the browser to the product's initiateLoginUri (OIDC Core section 4),
-//   whose /authorize then completes from the session.
+// (form field `assertion`, docs/school-assertion.md). In order: read it,
+// verify it, count it against the school's budget, refuse a replay, then
+// either
+// - a gateway-started login (`nonce`): take the pending login it answers and
+//   complete the login (src/login/journey.ts); or
+// - a school-started launch (`target`): open the product from the portal.
 // Both open the SSO session. Every failure is a page: nothing goes to the
-// publisher (DESIGN.md, Contract details).
+// publisher.
 
 const BODY_LIMIT = 16 * 1024;
 
-export function registerSchoolAssertion(app: FastifyInstance, ctx: GatewayContext): void {
-  const cookies = gatewayCookies(ctx.issuer);
-  const perAddress = perMinute('assertion-ip', ctx.config.RATE_LIMIT_ASSERTION_PER_MIN);
-  const perIssuer = perMinute('assertion-issuer', ctx.config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN);
-  const config = { errorStyle: 'page' as const, malformedCode: 'assertion_malformed' };
-  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(ctx.rates, perAddress) }, async (request, reply) => {
-    const token = readAssertion(request);
-    const verified = await verifyAssertion(token, { registry: ctx.registry(), issuer: ctx.issuer, clock: ctx.clock });
-    // Counted after verification, so only the school's own signed assertions spend its budget.
-    await enforceRateLimit(ctx.rates, perIssuer, verified.school.issuer);
-    const target = verified.claims.target;
-    const { location, session } = target === undefined ? await completeLogin(ctx, request, verified) : await launch(ctx, request, verified, target);
-    // Only once everything is written: a failed login hands out no session cookie.
-    setCookie(reply, cookies, cookies.session, session, ctx.config.SESSION_MAX_SECONDS);
-    // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
-    return reply.code(303).header('location', location).send();
-  });
+export interface AssertionRouteDeps extends JourneyDeps {
+  readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take'>;
+  readonly rates: RateCounter;
+  readonly limits: { readonly perAddress: number; readonly perIssuer: number; readonly sessionMaxSeconds: number };
 }
 
-/** Where the browser goes next, and the cookie of the SSO session the school login opened. */
-interface Done {
-  readonly location: string;
-  readonly session: string;
+export function registerSchoolAssertion(app: FastifyInstance, deps: AssertionRouteDeps): void {
+  const cookies = gatewayCookies(deps.issuer);
+  const perAddress = perMinute('assertion-ip', deps.limits.perAddress);
+  const perIssuer = perMinute('assertion-issuer', deps.limits.perIssuer);
+  const config = { errorStyle: 'page' as const, malformedCode: 'assertion_malformed' as const, loginStep: 'assertion' as const };
+  app.post(ASSERTION_PATH, { bodyLimit: BODY_LIMIT, config, onRequest: limitByAddress(deps.rates, perAddress) }, async (request, reply) => {
+    const token = readAssertion(request);
+    const verified = await verifyAssertion(token, { registry: deps.registry(), issuer: deps.issuer, clock: deps.clock });
+    // Counted after verification, so only the school's own signed assertions spend its budget.
+    await enforceRateLimit(deps.rates, perIssuer, verified.school.login.issuer);
+    const arrival: Arrival = { pupil: verified.pupil, authTime: verified.iat, session: { open: true, userAgent: request.headers['user-agent'] } };
+    const target = verified.claims.target;
+    const done = target === undefined ? await answerLogin(deps, verified, arrival) : await launch(deps, verified, arrival, target);
+    request.outcome = done.outcome;
+    // Only once everything is written: a failed login hands out no session cookie.
+    setCookie(reply, cookies, cookies.session, done.session!, deps.limits.sessionMaxSeconds);
+    // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
+    return reply.code(303).header('location', done.location).send();
+  });
 }
 
 function readAssertion(request: FastifyRequest): string {
@@ -56,53 +58,32 @@ function readAssertion(request: FastifyRequest): string {
   return token;
 }
 
-const claimAssertion = (ctx: GatewayContext, { claims, exp, school }: VerifiedAssertion): Promise<boolean> =>
-  claimJti(ctx.kv, 'ajti', school.issuer, claims.jti, exp, ctx.clock.now());
+const claimAssertion = (deps: { kv: Pick<Kv, 'setIfAbsent'>; clock: Clock }, { claims, exp, school }: VerifiedAssertion): Promise<boolean> =>
+  claimJti(deps.kv, 'assertionJti', school.login.issuer, claims.jti, exp, deps.clock.now());
 
 function refuseReplay(fresh: boolean): void {
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
-async function completeLogin(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion): Promise<Done> {
+async function answerLogin(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival): Promise<Finished> {
   // The replay claim and the take of the pending login share one round trip. A replayed
   // assertion is refused as such: the pending login it names was taken by its first use.
-  const [fresh, pending] = await Promise.all([claimAssertion(ctx, verified), takePendingLogin(ctx.kv, verified.claims.nonce!)]);
+  const [fresh, pending] = await Promise.all([claimAssertion(deps, verified), takeAtSchool(deps.kv, verified.claims.nonce!)]);
   refuseReplay(fresh);
-  const login = boundLogin(ctx, pending, verified);
-  const approved = await approveRelease(ctx, login, verified.pupil, verified.iat);
-  // The code and the session are written together, once the release is approved and recorded.
-  const [done, session] = await Promise.all([issueRedirect(ctx, approved), openSchoolSession(ctx, request, verified)]);
-  request.outcome = done.outcome;
-  return { location: done.location, session };
+  const login = checkAnsweredBySchool(deps.registry(), checkPendingLogin(pending, deps.clock.now()), verified);
+  return completeLogin(deps, arrival, login.authz);
 }
 
-function boundLogin(ctx: GatewayContext, login: PendingLogin | undefined, { school }: VerifiedAssertion): PendingLogin {
-  if (!login || ctx.clock.now() > login.createdAt + LOGIN_REQUEST_TTL_S * 1000) {
-    throw new PageError('login_expired', 400, 'No pending login for this assertion');
+/** The assertion comes from the school the pupil was sent to, or from another school of the same identity provider. */
+function checkAnsweredBySchool(registry: Registry, login: PendingLogin, { school }: VerifiedAssertion): PendingLogin {
+  const asked = registry.schools.get(login.school);
+  if (asked?.login.kind !== 'assertion' || asked.login.issuer !== school.login.issuer) {
+    throw new PageError('assertion_school_mismatch', 400, 'Assertion from another school');
   }
-  if (login.schoolIssuer !== school.issuer) throw new PageError('assertion_school_mismatch', 400, 'Assertion from another school');
   return login;
 }
 
-async function launch(ctx: GatewayContext, request: FastifyRequest, verified: VerifiedAssertion, target: string): Promise<Done> {
-  refuseReplay(await claimAssertion(ctx, verified));
-  const location = launchUrl(ctx, request, verified, target);
-  return { location, session: await openSchoolSession(ctx, request, verified) };
+async function launch(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival, target: string): Promise<Finished> {
+  refuseReplay(await claimAssertion(deps, verified));
+  return launchProduct(deps, arrival, target);
 }
-
-/** OIDC Core section 4: the product's login initiation endpoint, told who its OpenID Provider is. */
-function launchUrl(ctx: GatewayContext, request: FastifyRequest, { pupil }: VerifiedAssertion, target: string): string {
-  const registry = ctx.registry();
-  if (!registry.clients.has(target)) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
-  const { client, supplier } = registeredClient(ctx, target);
-  if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');
-  licenceFor(ctx, client, pupil);
-  refuseObjected(ctx, client, supplier, studentRef(ctx.keys, pupilInput(pupil.school, pupil.studentKey)));
-  request.outcome = { client: client.clientId, school: pupil.school, launch: true };
-  const url = new URL(client.initiateLoginUri);
-  url.searchParams.set('iss', ctx.issuer);
-  return url.toString();
-}
-
-const openSchoolSession = (ctx: GatewayContext, request: FastifyRequest, { pupil, iat }: VerifiedAssertion): Promise<string> =>
-  openSession(ctx, pupil, iat, request.headers['user-agent']);

@@ -1,56 +1,49 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
-import { randomToken, tokenHash } from '../crypto/tokens.js';
 import { PageError } from '../errors.js';
-import type { AuthorizationRequest } from '../login/complete.js';
-import { startSchoolLogin } from '../login/start.js';
-import { LOGIN_REQUEST_TTL_S } from '../oidc/transaction.js';
-import { collectParams, single } from '../oidc/params.js';
+import { isWaitingForPicker, takeFromPicker } from '../login/pending.js';
+import { PICKER_PATH, sendToSchool, type StartDeps } from '../login/start.js';
+import { collectParams, single } from '../http/params.js';
 import { preferredLanguage } from '../pages/language.js';
 import { renderPicker, type PickerSchool } from '../pages/picker-page.js';
 import { gatewayCookies, setCookie } from '../session/cookies.js';
+import type { Kv } from '../store/kv.js';
 import type { Registry } from '../store/registry.js';
 
-// The school picker (where-are-you-from), for an /authorize that names no
-// school and finds none remembered. The verified authorization request waits
-// in the KV under a random id while the pupil searches; choosing a school
-// takes it (once) and continues to that school's login. The choice is
-// remembered in a cookie, so the next login skips the page.
+// GET /school/select: the school picker (where-are-you-from), for an
+// /authorize that names no school and finds none remembered. The verified
+// authorization request waits in the KV (src/login/pending.ts) while the
+// pupil searches; choosing a school takes it (once) and continues to that
+// school's login. The choice is remembered in a cookie, so the next login
+// skips the page.
 
-export const PICKER_PATH = '/school/select';
-const LOGIN_ID = /^[A-Za-z0-9_-]{43}$/;
+const HANDLE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_QUERY = 100;
 const MAX_SHOWN = 20;
 /** How long the browser remembers the chosen school. */
 const REMEMBER_SCHOOL_S = 180 * 24 * 3600;
 
-const key = (login: string) => `pick:${tokenHash(login)}`;
-
-/** Park the authorization request and send the browser to the picker. */
-export async function startPicker(ctx: GatewayContext, authz: AuthorizationRequest): Promise<string> {
-  const login = randomToken();
-  await ctx.kv.set(key(login), JSON.stringify(authz), LOGIN_REQUEST_TTL_S * 1000);
-  return `${ctx.issuer}${PICKER_PATH}?login=${login}`;
+export interface PickerDeps extends StartDeps {
+  readonly kv: Pick<Kv, 'get' | 'set' | 'take'>;
+  readonly registry: () => Registry;
 }
 
-export function registerPicker(app: FastifyInstance, ctx: GatewayContext): void {
-  const cookies = gatewayCookies(ctx.issuer);
-  app.get(PICKER_PATH, { config: { errorStyle: 'page' } }, async (request, reply) => {
+export function registerPicker(app: FastifyInstance, deps: PickerDeps): void {
+  const cookies = gatewayCookies(deps.issuer);
+  app.get(PICKER_PATH, { config: { errorStyle: 'page', loginStep: 'picker' } }, async (request, reply) => {
     const params = collectParams(request);
-    const login = single(params, 'login');
-    if (login === undefined || !LOGIN_ID.test(login)) throw expired();
+    const handle = single(params, 'login');
+    if (handle === undefined || !HANDLE.test(handle)) throw expired();
     const schoolId = single(params, 'school');
     if (schoolId !== undefined) {
-      const school = ctx.registry().schools.get(schoolId);
+      const school = deps.registry().schools.get(schoolId);
       if (!school) throw new PageError('school_required', 400, 'Unknown school');
-      const raw = await ctx.kv.take(key(login));
-      if (raw === null) throw expired();
+      const authz = await takeFromPicker(deps.kv, handle);
       setCookie(reply, cookies, cookies.school, school.id, REMEMBER_SCHOOL_S);
       request.outcome = { school: school.id, picked: true };
-      return reply.code(303).header('location', await startSchoolLogin(ctx, school, JSON.parse(raw) as AuthorizationRequest)).send();
+      return reply.code(303).header('location', await sendToSchool(deps, school, authz)).send();
     }
-    if ((await ctx.kv.get(key(login))) === null) throw expired();
-    return sendPicker(request, reply, ctx.registry(), login, (single(params, 'q') ?? '').slice(0, MAX_QUERY).trim());
+    if (!(await isWaitingForPicker(deps.kv, handle))) throw expired();
+    return sendPicker(request, reply, deps.registry(), handle, (single(params, 'q') ?? '').slice(0, MAX_QUERY).trim());
   });
 }
 

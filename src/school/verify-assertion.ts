@@ -2,12 +2,13 @@ import { errors as joseErrors } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
 import { decodeUntrusted, INBOUND_ALGS, typIs } from '../crypto/jws.js';
 import { CLOCK_SKEW_S, checkTimes, JwsError, verifyJwsSignature } from '../crypto/verify-jws.js';
-import { PageError } from '../errors.js';
+import { PageError, type AssertionRefusal } from '../errors.js';
 import type { Pupil } from '../release/pupil.js';
-import { KeysUnavailableError, type Registry, type School } from '../store/registry.js';
+import { KeysUnavailableError } from '../store/jwks-source.js';
+import type { AssertionSchool, Registry } from '../store/registry.js';
 import { assertionClaimsSchema, type AssertionClaims } from './assertion-claims.js';
 
-// Verification of a school login assertion (DESIGN.md section 5), as one
+// Verification of a school login assertion (docs/school-assertion.md), as one
 // ordered list of checks. Each failure has its own stable code; none echoes
 // the assertion. Replay and nonce binding need the KV and follow in the route.
 
@@ -21,14 +22,14 @@ export interface AssertionContext {
 }
 
 export interface VerifiedAssertion {
-  readonly school: School;
+  readonly school: AssertionSchool;
   readonly pupil: Pupil;
   readonly claims: AssertionClaims;
   readonly exp: number;
   readonly iat: number;
 }
 
-const refuse = (code: string) => new PageError(`assertion_${code}`, 400, 'The school login could not be verified');
+const refuse = (why: AssertionRefusal) => new PageError(`assertion_${why}`, 400, 'The school login could not be verified');
 
 export async function verifyAssertion(token: string, ctx: AssertionContext): Promise<VerifiedAssertion> {
   const decoded = decodeUntrusted(token);
@@ -36,7 +37,7 @@ export async function verifyAssertion(token: string, ctx: AssertionContext): Pro
   checkHeader(decoded.header);
   const candidates = schoolsOfIssuer(decoded.payload, ctx);
   checkAudienceIsOneString(decoded.payload, ctx.issuer);
-  // DESIGN.md section 5: signed with a key registered for the school the assertion names.
+  // Signed with a key registered for the school the assertion names (docs/school-assertion.md).
   await checkSignature(token, decoded.header, candidates.find((s) => s.id === decoded.payload.school) ?? candidates[0]!);
   const { iat, exp } = checkLifetime(decoded.payload, ctx);
   const claims = parseClaims(decoded.payload);
@@ -51,20 +52,20 @@ function checkHeader(header: Record<string, unknown>): void {
   if (typeof header.kid !== 'string' || header.kid.length < 1 || header.kid.length > 128) throw refuse('kid_invalid');
 }
 
-function schoolsOfIssuer(payload: Record<string, unknown>, ctx: AssertionContext): readonly School[] {
+function schoolsOfIssuer(payload: Record<string, unknown>, ctx: AssertionContext): readonly AssertionSchool[] {
   const schools = typeof payload.iss === 'string' ? ctx.registry.schoolsByIssuer.get(payload.iss) : undefined;
   if (!schools?.length) throw refuse('unknown_issuer');
   return schools;
 }
 
 function checkAudienceIsOneString(payload: Record<string, unknown>, issuer: string): void {
-  // research/reliability.md case 23: a single string, never an array that merely contains us.
+  // A single string, never an array that merely contains us (docs/school-assertion.md).
   if (payload.aud !== issuer) throw refuse('wrong_audience');
 }
 
-async function checkSignature(token: string, header: Record<string, unknown>, school: School): Promise<void> {
+async function checkSignature(token: string, header: Record<string, unknown>, school: AssertionSchool): Promise<void> {
   try {
-    await verifyJwsSignature(token, header, school.keys);
+    await verifyJwsSignature(token, header, school.login.keys);
   } catch (err) {
     throw mapVerifyError(err);
   }
@@ -91,7 +92,7 @@ function parseClaims(payload: Record<string, unknown>): AssertionClaims {
   return parsed.data;
 }
 
-function checkSchoolBelongsToIssuer(schoolId: string, candidates: readonly School[]): School {
+function checkSchoolBelongsToIssuer(schoolId: string, candidates: readonly AssertionSchool[]): AssertionSchool {
   // ASVS 6.8.1: an IdP may speak only for the schools registered with it.
   const school = candidates.find((s) => s.id === schoolId);
   if (!school) throw refuse('school_mismatch');

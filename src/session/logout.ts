@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { renderConfirmPage } from '../pages/confirm-page.js';
 import { renderPage } from '../pages/page.js';
 import { CONFIRM_LOGOUT, LOGGED_OUT } from '../pages/messages.js';
 import { clearCookie, gatewayCookies, readCookie } from './cookies.js';
+import type { Kv } from '../store/kv.js';
 import { endSession } from './session.js';
 
 // /logout ends the SSO session in this browser (on a shared school computer,
@@ -24,7 +24,7 @@ function fromOwnPage(request: FastifyRequest, origin: string): boolean {
   return sentOrigin === undefined || sentOrigin === origin;
 }
 
-export function registerLogout(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: string; readonly kv: Pick<Kv, 'del'> }): void {
   const cookies = gatewayCookies(ctx.issuer);
   const origin = new URL(ctx.issuer).origin;
   const confirmation = renderConfirmPage(CONFIRM_LOGOUT, `${ctx.issuer}${PATH}`);
@@ -39,7 +39,7 @@ export function registerLogout(app: FastifyInstance, ctx: GatewayContext): void 
       request.outcome = { refused: 'logout_cross_site' };
       return reply.code(403).send(confirmation);
     }
-    await endSession(ctx, readCookie(request, cookies.session));
+    await endSession(ctx.kv, readCookie(request, cookies.session));
     clearCookie(reply, cookies, cookies.session);
     request.outcome = { loggedOut: true };
     return reply.send(renderPage(LOGGED_OUT));

@@ -1,7 +1,8 @@
-import { epochSeconds } from '../clock.js';
-import type { GatewayContext } from '../context.js';
+import { epochSeconds, type Clock } from '../clock.js';
 import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
 import type { Pupil } from '../release/pupil.js';
+import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
 
 // The SSO session: one school login, then every licensed learning material
 // opens from the same browser until the session ends (idle or absolute limit).
@@ -22,7 +23,7 @@ export interface Session {
   readonly agent: string;
 }
 
-const key = (cookie: string) => `sess:${tokenHash(cookie)}`;
+const key = (cookie: string) => kvKey('session', tokenHash(cookie));
 const COOKIE = /^[A-Za-z0-9_-]{43}$/;
 
 export const agentOf = (userAgent: string | undefined): string => tokenHash(userAgent ?? '');
@@ -32,17 +33,18 @@ export interface SessionLimits {
   readonly maxMs: number;
 }
 
-export const sessionLimits = (ctx: GatewayContext): SessionLimits => ({
-  idleMs: ctx.config.SESSION_IDLE_SECONDS * 1000,
-  maxMs: ctx.config.SESSION_MAX_SECONDS * 1000,
-});
+/** What the session functions use: the KV, the clock and the limits (SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS). */
+export interface SessionDeps {
+  readonly kv: Pick<Kv, 'get' | 'set' | 'swap' | 'del'>;
+  readonly clock: Clock;
+  readonly sessionLimits: SessionLimits;
+}
 
 /** A new session for the pupil; returns the cookie value. */
-export async function openSession(ctx: GatewayContext, pupil: Pupil, authTime: number, userAgent: string | undefined): Promise<string> {
+export async function openSession(deps: { kv: Pick<Kv, 'set'>; clock: Clock; sessionLimits: SessionLimits }, pupil: Pupil, authTime: number, userAgent: string | undefined): Promise<string> {
   const cookie = randomToken();
-  const session: Session = { pupil, authTime, createdAt: ctx.clock.now(), agent: agentOf(userAgent) };
-  const { idleMs } = sessionLimits(ctx);
-  await ctx.kv.set(key(cookie), seal(cookie, session), idleMs);
+  const session: Session = { pupil, authTime, createdAt: deps.clock.now(), agent: agentOf(userAgent) };
+  await deps.kv.set(key(cookie), seal(cookie, session), deps.sessionLimits.idleMs);
   return cookie;
 }
 
@@ -55,31 +57,30 @@ export type SessionLookup =
  * (no cookie, malformed, unknown, expired, another browser) is no session.
  * A session presented by another browser is ended: its cookie has leaked.
  */
-export async function findSession(ctx: GatewayContext, cookie: string | undefined, userAgent: string | undefined): Promise<SessionLookup> {
+export async function findSession(deps: SessionDeps, cookie: string | undefined, userAgent: string | undefined): Promise<SessionLookup> {
   if (cookie === undefined) return { missing: 'none' };
   if (!COOKIE.test(cookie)) return { missing: 'unknown' };
-  const sealed = await ctx.kv.get(key(cookie));
+  const sealed = await deps.kv.get(key(cookie));
   const session = sealed === null ? undefined : unseal<Session>(cookie, sealed);
   if (!session) return { missing: 'unknown' };
-  const now = ctx.clock.now();
-  const { idleMs, maxMs } = sessionLimits(ctx);
-  const left = session.createdAt + maxMs - now;
+  const { idleMs, maxMs } = deps.sessionLimits;
+  const left = session.createdAt + maxMs - deps.clock.now();
   if (left <= 0) {
-    await ctx.kv.del(key(cookie));
+    await deps.kv.del(key(cookie));
     return { missing: 'expired' };
   }
   if (session.agent !== agentOf(userAgent)) {
-    await ctx.kv.del(key(cookie));
+    await deps.kv.del(key(cookie));
     return { missing: 'other_browser' };
   }
   // SET XX: renewing never brings back a session that logout has just ended.
-  const renewed = await ctx.kv.swap(key(cookie), sealed!, Math.min(idleMs, left));
+  const renewed = await deps.kv.swap(key(cookie), sealed!, Math.min(idleMs, left));
   return renewed === null ? { missing: 'unknown' } : { found: session };
 }
 
-export async function endSession(ctx: GatewayContext, cookie: string | undefined): Promise<void> {
-  if (cookie !== undefined && COOKIE.test(cookie)) await ctx.kv.del(key(cookie));
+export async function endSession(kv: Pick<Kv, 'del'>, cookie: string | undefined): Promise<void> {
+  if (cookie !== undefined && COOKIE.test(cookie)) await kv.del(key(cookie));
 }
 
 /** Seconds since the school login, for max_age (OIDC Core section 3.1.2.1). */
-export const sessionAge = (ctx: GatewayContext, session: Session): number => epochSeconds(ctx.clock) - session.authTime;
+export const sessionAge = (clock: Clock, session: Session): number => epochSeconds(clock) - session.authTime;

@@ -1,19 +1,34 @@
-import { readFile } from 'node:fs/promises';
 import { sha256 } from '../crypto/tokens.js';
-import { createLocalJWKSet } from 'jose';
-import { remoteKeySources, type KeyLookup } from '../outbound/remote-keys.js';
-import type { ClientReg, LicenceReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
-import { seedSchema } from './seed-schema.js';
-import { GENERATE_SECRET } from './client-secrets.js';
 import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy/objections.js';
+import { defaultRemoteKeys, keySource, type KeyLookup, type RemoteKeysAt } from './jwks-source.js';
+import { GENERATE_SECRET } from './client-secrets.js';
+import { SeedError, seedProblems, type StoredClient, type StoredSeed } from './seed-file.js';
+import type { ClientReg, LicenceReg, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 
-// The in-process snapshot the login path reads (DESIGN.md section 2): no I/O
-// on the hot path except a school's or client's remote JWKS, fetched and
-// cached by src/outbound/remote-keys.ts (docs/remote-jwks.md).
+// The in-process snapshot the login path reads (docs/architecture.md): every
+// registration, ready to use, and no I/O on the hot path except a school's or
+// client's remote JWKS (src/store/jwks-source.ts).
 
-export interface School extends Omit<SchoolReg, 'jwks' | 'jwksUri'> {
+/** A school that signs the gateway's login assertion (docs/school-assertion.md). */
+export interface AssertionLogin {
+  readonly kind: 'assertion';
+  readonly issuer: string;
+  readonly loginUrl: string;
   readonly keys: KeyLookup;
 }
+
+/** How the school's people log in: the login method's registration, ready to use (docs/school-login.md). */
+export type SchoolLogin = AssertionLogin;
+export type LoginKind = SchoolLogin['kind'];
+
+export interface School {
+  readonly id: string;
+  readonly name: string;
+  readonly login: SchoolLogin;
+}
+
+/** A school whose login method is the gateway's assertion. */
+export type AssertionSchool = School & { readonly login: AssertionLogin };
 
 export type Supplier = SupplierReg;
 
@@ -27,125 +42,59 @@ export type Licence = LicenceReg;
 
 export interface Registry {
   readonly schools: ReadonlyMap<string, School>;
-  readonly schoolsByIssuer: ReadonlyMap<string, readonly School[]>;
+  /** Schools whose login is an assertion, by the issuer that signs it (schools may share one). */
+  readonly schoolsByIssuer: ReadonlyMap<string, readonly AssertionSchool[]>;
   readonly suppliers: ReadonlyMap<string, Supplier>;
   readonly clients: ReadonlyMap<string, Client>;
   licencesFor(school: string, clientId: string): readonly Licence[];
-  /** Parents' objections (DESIGN.md section 7): true when this pupil's data must not go to this client. */
+  /** Parents' objections (docs/privacy.md): true when this pupil's data must not go to this client. */
   objectsTo: ObjectsTo;
-}
-
-/** A client as stored: the secret replaced by its SHA-256 (hex), never kept itself. */
-export type StoredClient = Omit<ClientReg, 'clientSecret'> & { clientSecret?: string; secretHash?: string };
-
-/** Registrations as the database holds them (a seed whose client secrets are hashed). */
-export type StoredSeed = Omit<Seed, 'clients'> & { clients: StoredClient[] };
-
-export class SeedError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid seed file:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'SeedError';
-  }
-}
-
-export { KeysUnavailableError } from '../outbound/remote-keys.js';
-
-/** Where a registration's keys come from: its inline `jwks`, or its `jwksUri` through the process's remote key sets. */
-export type RemoteKeysAt = (uri: string) => KeyLookup;
-
-function keySource(reg: { jwks?: SchoolReg['jwks'] | undefined; jwksUri?: string | undefined }, remoteKeysAt: RemoteKeysAt): KeyLookup | undefined {
-  if (reg.jwks) return createLocalJWKSet({ keys: reg.jwks.keys.map(sameAlgorithmNames) } as Parameters<typeof createLocalJWKSet>[0]);
-  if (reg.jwksUri) return remoteKeysAt(reg.jwksUri);
-  return undefined;
-}
-
-let productionRemoteKeys: RemoteKeysAt | undefined;
-/** Without a configured source: production rules, nothing allowed beyond them. */
-const defaultRemoteKeys: RemoteKeysAt = (uri) => (productionRemoteKeys ??= remoteKeySources({ production: true }))(uri);
-
-/**
- * "EdDSA" and RFC 9864's "Ed25519" name one algorithm for an Ed25519 key; a key
- * registered under either name must verify tokens signed under the other.
- */
-function sameAlgorithmNames<K extends { kty: string; alg?: string | undefined }>(jwk: K): K {
-  if (jwk.kty !== 'OKP' || (jwk.alg !== 'EdDSA' && jwk.alg !== 'Ed25519')) return jwk;
-  const { alg: _alg, ...rest } = jwk;
-  return rest as K;
 }
 
 export const hashSecret = (secret: string): Buffer => sha256(secret);
 
-/** Every cross-reference problem of a schema-valid seed, in one list. */
-export function seedProblems(seed: Seed | StoredSeed): string[] {
-  const problems: string[] = [];
-  const duplicates = (label: string, ids: string[]) => {
-    const seen = new Set<string>();
-    for (const id of ids) {
-      if (seen.has(id)) problems.push(`${label}: duplicate id ${JSON.stringify(id)}`);
-      seen.add(id);
-    }
-  };
-  duplicates('schools', seed.schools.map((s) => s.id));
-  duplicates('suppliers', seed.suppliers.map((s) => s.id));
-  duplicates('clients', seed.clients.map((c) => c.clientId));
-
-  const suppliers = new Set(seed.suppliers.map((s) => s.id));
-  const schools = new Set(seed.schools.map((s) => s.id));
-  const clients = new Map(seed.clients.map((c) => [c.clientId, c]));
-  seed.clients.forEach((c, i) => {
-    if (!suppliers.has(c.supplier)) problems.push(`clients.${i}.supplier: unknown supplier ${JSON.stringify(c.supplier)}`);
-  });
-  seed.licences.forEach((l, i) => {
-    if (!schools.has(l.school)) problems.push(`licences.${i}.school: unknown school ${JSON.stringify(l.school)}`);
-    const client = clients.get(l.client);
-    if (!client) {
-      problems.push(`licences.${i}.client: unknown client ${JSON.stringify(l.client)}`);
-      return;
-    }
-    const outside = l.claims.filter((c) => !client.claims.includes(c));
-    if (outside.length) {
-      problems.push(`licences.${i}.claims: ${outside.join(', ')} outside the client's claims (${client.claims.join(', ') || 'none'})`);
-    }
-  });
-  return problems;
+/** A school's login method, from either registration form (docs/registrations.md). */
+export function loginOf(reg: SchoolReg): SchoolLoginReg {
+  if (reg.login) return reg.login;
+  return { kind: 'assertion', issuer: reg.issuer!, loginUrl: reg.loginUrl!, ...(reg.jwks ? { jwks: reg.jwks } : { jwksUri: reg.jwksUri! }) };
 }
 
-export function buildRegistry(seed: Seed | StoredSeed, objections: readonly ObjectionTarget[] = [], remoteKeysAt: RemoteKeysAt = defaultRemoteKeys): Registry {
+function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
+  const { jwks, jwksUri, ...login } = loginOf(reg);
+  return Object.freeze({ id: reg.id, name: reg.name, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
+}
+
+function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {
+  const keys = keySource({ jwks, jwksUri }, remoteKeysAt);
+  // "generate" is a request, never a secret: resolved at import (store/seed-import.ts) or by the admin API.
+  const literal = clientSecret === GENERATE_SECRET ? undefined : clientSecret;
+  const hash = literal ? hashSecret(literal) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
+  return Object.freeze({ ...reg, ...(keys ? { keys } : {}), ...(hash ? { secretHash: hash } : {}) });
+}
+
+const isAssertionSchool = (school: School): school is AssertionSchool => school.login.kind === 'assertion';
+
+const groupBy = <T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> => {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  return groups;
+};
+
+export function buildRegistry(
+  seed: Seed | StoredSeed,
+  objections: readonly ObjectionTarget[] = [],
+  remoteKeysAt: RemoteKeysAt = defaultRemoteKeys,
+): Registry {
   const problems = seedProblems(seed);
   if (problems.length) throw new SeedError(problems);
 
-  const schools = new Map<string, School>();
-  const schoolsByIssuer = new Map<string, School[]>();
-  for (const { jwks, jwksUri, ...reg } of seed.schools) {
-    const school: School = Object.freeze({ ...reg, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! });
-    schools.set(school.id, school);
-    schoolsByIssuer.set(school.issuer, [...(schoolsByIssuer.get(school.issuer) ?? []), school]);
-  }
-
-  const clients = new Map<string, Client>();
-  for (const { jwks, jwksUri, clientSecret, secretHash, ...reg } of seed.clients as StoredClient[]) {
-    const keys = keySource({ jwks, jwksUri }, remoteKeysAt);
-    // "generate" is a request, never a secret: resolved at import (store/seed-import.ts) or by the admin API.
-    const literal = clientSecret === GENERATE_SECRET ? undefined : clientSecret;
-    const hash = literal ? hashSecret(literal) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
-    clients.set(reg.clientId, Object.freeze({
-      ...reg,
-      ...(keys ? { keys } : {}),
-      ...(hash ? { secretHash: hash } : {}),
-    }));
-  }
-
-  const licences = new Map<string, Licence[]>();
-  for (const licence of seed.licences) {
-    const key = `${licence.school}\0${licence.client}`;
-    licences.set(key, [...(licences.get(key) ?? []), Object.freeze(licence)]);
-  }
-
+  const schools = new Map(seed.schools.map((reg) => [reg.id, schoolOf(reg, remoteKeysAt)]));
+  const licences = groupBy(seed.licences.map((l) => Object.freeze(l)), (l) => `${l.school}\0${l.client}`);
   return Object.freeze({
     schools,
-    schoolsByIssuer,
+    schoolsByIssuer: groupBy([...schools.values()].filter(isAssertionSchool), (s) => s.login.issuer),
     suppliers: new Map(seed.suppliers.map((s) => [s.id, Object.freeze(s)])),
-    clients,
+    clients: new Map((seed.clients as StoredClient[]).map((c) => [c.clientId, clientOf(c, remoteKeysAt)])),
     licencesFor: (school: string, clientId: string) => licences.get(`${school}\0${clientId}`) ?? [],
     objectsTo: objectionIndex(objections),
   });
@@ -154,32 +103,3 @@ export function buildRegistry(seed: Seed | StoredSeed, objections: readonly Obje
 /** The same registrations (and their JWKS caches) with another set of objections. */
 export const withObjections = (registry: Registry, objections: readonly ObjectionTarget[]): Registry =>
   Object.freeze({ ...registry, objectsTo: objectionIndex(objections) });
-
-/** Parse and check a seed document; throws SeedError listing every problem. */
-export function parseSeed(document: unknown): Seed {
-  const parsed = seedSchema.safeParse(document);
-  if (!parsed.success) {
-    throw new SeedError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  const problems = seedProblems(parsed.data);
-  if (problems.length) throw new SeedError(problems);
-  return parsed.data;
-}
-
-export async function loadSeedFile(path: string): Promise<Seed> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new SeedError([`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
-  }
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (err) {
-    throw new SeedError([`${path}: not valid JSON (${(err as Error).message})`]);
-  }
-  return parseSeed(document);
-}
-
-export const emptySeed = (): Seed => ({ schools: [], suppliers: [], clients: [], licences: [] });

@@ -1,6 +1,7 @@
 import { CLOCK_SKEW_S } from '../crypto/verify-jws.js';
 import { tokenHash } from '../crypto/tokens.js';
 import type { Kv } from './kv.js';
+import { kvKey } from './kv-keys.js';
 
 /**
  * Claim an inbound JWT's jti, atomically (SET NX). The claim lives until the
@@ -10,12 +11,12 @@ import type { Kv } from './kv.js';
  */
 export function claimJti(
   kv: Pick<Kv, 'setIfAbsent'>,
-  kind: 'ajti' | 'cjti',
+  kind: 'assertionJti' | 'clientAssertionJti',
   issuer: string,
   jti: string,
   exp: number,
   nowMs: number,
 ): Promise<boolean> {
   const ttlMs = Math.ceil((exp + CLOCK_SKEW_S) * 1000 - nowMs);
-  return kv.setIfAbsent(`${kind}:${tokenHash(`${issuer}\0${jti}`)}`, '1', Math.max(ttlMs, 1000));
+  return kv.setIfAbsent(kvKey(kind, tokenHash(`${issuer}\0${jti}`)), '1', Math.max(ttlMs, 1000));
 }

@@ -1,8 +1,8 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 
-// The registration shapes of DESIGN.md section 10, shared by the seed file
-// and (later) the admin API.
+// The registration shapes (docs/registrations.md), shared by the seed file
+// and the admin API.
 
 export const SCHOOL_ID = /^[0-9]{2}[A-Z]{2}([0-9]{2})?$/;
 export const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -27,7 +27,7 @@ function importable(jwk: object): boolean {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** https everywhere; http only on loopback hosts, for development and tests (DESIGN.md, Contract details). */
+/** https everywhere; http only on loopback hosts, for development and tests (docs/registrations.md). */
 export const registeredUrl = z.url({ protocol: /^https?$/ }).refine(
   (raw) => {
     const url = new URL(raw);
@@ -36,7 +36,7 @@ export const registeredUrl = z.url({ protocol: /^https?$/ }).refine(
   { message: 'must be https (http only on localhost, 127.0.0.1 or [::1])' },
 ).refine((raw) => !raw.includes('#'), { message: 'must not contain a fragment' });
 
-// research/reliability.md R4: no fragment, no response parameters already in the query.
+// No fragment, and none of the response's own parameters already in the query (RFC 6749 section 3.1.2, RFC 9207).
 const redirectUri = registeredUrl.refine(
   (raw) => !['code', 'state', 'iss', 'error'].some((p) => new URL(raw).searchParams.has(p)),
   { message: 'must not carry code, state, iss or error query parameters' },
@@ -52,7 +52,7 @@ const publicJwk = z
   .refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), { message: 'must be a public key (no private parts)' })
   // A key that cannot be imported would fail every login later: refuse it now.
   .refine((jwk) => importable(jwk), { message: 'is not a valid public key' })
-  // DESIGN.md section 5: RSA keys of at least 2048 bits.
+  // RSA keys of at least 2048 bits (docs/school-assertion.md, docs/openid-connect.md).
   .refine((jwk) => jwk.kty !== 'RSA' || (typeof jwk.n === 'string' && Buffer.from(jwk.n, 'base64url').length >= 256), {
     message: 'RSA keys must have a modulus of at least 2048 bits',
   });
@@ -72,15 +72,46 @@ const date = z.iso.date();
 
 const isObject = (payload: { value: unknown }): boolean => typeof payload.value === 'object' && payload.value !== null;
 
-export const schoolSchema = z
+const oneKeySource = (s: { jwks?: unknown; jwksUri?: unknown }) => Boolean(s.jwks) !== Boolean(s.jwksUri);
+const oneKeySourceMessage = { message: 'give exactly one of jwks or jwksUri', path: ['jwks'], when: isObject };
+
+/** A school that signs the gateway's own login assertion (docs/school-assertion.md). */
+export const assertionLoginSchema = z
   .strictObject({
-    id: z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01'),
-    name: z.string().min(1).max(200),
+    kind: z.literal('assertion'),
     issuer: registeredUrl,
     loginUrl: registeredUrl,
     ...keySource,
   })
-  .refine((s) => Boolean(s.jwks) !== Boolean(s.jwksUri), { message: 'give exactly one of jwks or jwksUri', path: ['jwks'], when: isObject });
+  .refine(oneKeySource, oneKeySourceMessage);
+
+/** How a school's people log in (docs/school-login.md): one kind per school. */
+export const schoolLoginSchema = z.discriminatedUnion('kind', [assertionLoginSchema]);
+
+const schoolId = z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01');
+
+/**
+ * A school: its login method as `login`, or (the original form, still valid
+ * and meaning kind "assertion") `issuer`, `loginUrl` and `jwks`/`jwksUri` at
+ * the top level.
+ */
+export const schoolSchema = z
+  .strictObject({
+    id: schoolId,
+    name: z.string().min(1).max(200),
+    login: schoolLoginSchema.optional(),
+    issuer: registeredUrl.optional(),
+    loginUrl: registeredUrl.optional(),
+    ...keySource,
+  })
+  .refine((s) => s.login !== undefined || s.issuer !== undefined, { message: 'is required (or give login)', path: ['issuer'], when: isObject })
+  .refine((s) => s.login !== undefined || s.loginUrl !== undefined, { message: 'is required (or give login)', path: ['loginUrl'], when: isObject })
+  .refine((s) => s.login !== undefined || oneKeySource(s), oneKeySourceMessage)
+  .refine((s) => s.login === undefined || [s.issuer, s.loginUrl, s.jwks, s.jwksUri].every((v) => v === undefined), {
+    message: 'give the login method either as login or as issuer, loginUrl and jwks/jwksUri, not both',
+    path: ['login'],
+    when: isObject,
+  });
 
 export const supplierSchema = z
   .strictObject({
@@ -149,7 +180,9 @@ export const seedSchema = z.strictObject({
 });
 
 export type Seed = z.infer<typeof seedSchema>;
+export type JwksReg = z.infer<typeof jwksSchema>;
 export type SchoolReg = z.infer<typeof schoolSchema>;
+export type SchoolLoginReg = z.infer<typeof schoolLoginSchema>;
 export type SupplierReg = z.infer<typeof supplierSchema>;
 export type ClientReg = z.infer<typeof clientSchema>;
 export type LicenceReg = z.infer<typeof licenceSchema>;

@@ -1,7 +1,9 @@
 import type { Queryable } from './db.js';
 import { allLicences } from './licences.js';
 import { allRegistrations } from './registrations.js';
-import { buildRegistry, withObjections, type Registry, type RemoteKeysAt, type StoredClient, type StoredSeed } from './registry.js';
+import { buildRegistry, withObjections, type Registry } from './registry.js';
+import type { RemoteKeysAt } from './jwks-source.js';
+import type { StoredClient, StoredSeed } from './seed-file.js';
 import { allObjectionTargets } from '../privacy/objections.js';
 import type { SchoolReg, SupplierReg } from './seed-schema.js';
 import { stableJson } from './stable-json.js';

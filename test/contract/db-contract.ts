@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConstraintError, type Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrate.js';
-import { hashSecret, parseSeed } from '../../src/store/registry.js';
+import { hashSecret } from '../../src/store/registry.js';
+import { parseSeed } from '../../src/store/seed-file.js';
 import { importSeed } from '../../src/store/seed-import.js';
 import { RegistrySnapshot } from '../../src/store/snapshot.js';
 import { makeWorld, type World } from '../helpers/fixture.js';

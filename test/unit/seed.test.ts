@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildRegistry, loadSeedFile, parseSeed, SeedError } from '../../src/store/registry.js';
+import { buildRegistry } from '../../src/store/registry.js';
+import { loadSeedFile, parseSeed, SeedError } from '../../src/store/seed-file.js';
 import { makeWorld } from '../helpers/fixture.js';
 
 function problemsOf(document: unknown): string[] {

@@ -3,7 +3,7 @@ import { compactVerify, createLocalJWKSet, importJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PageError } from '../../src/errors.js';
 import { verifyAssertion, type AssertionContext } from '../../src/school/verify-assertion.js';
-import type { School } from '../../src/store/registry.js';
+import type { AssertionSchool } from '../../src/store/registry.js';
 import { G, inv, keyForSignature, liftX, multiply, N, negate, P, publicJwk, toBytes32, type Point } from '../helpers/p256.js';
 
 // ECDSA P-256 (ES256, P1363 encoding) edge cases in the manner of Project
@@ -142,8 +142,11 @@ function buildVectors(): Vector[] {
   return vectors;
 }
 
-const school = (jwk: Record<string, string>): School =>
-  ({ id: '12AB', name: 'Wycheproof', issuer: ISSUER, loginUrl: `${ISSUER}/login`, keys: createLocalJWKSet({ keys: [jwk] }) });
+const school = (jwk: Record<string, string>): AssertionSchool => ({
+  id: '12AB',
+  name: 'Wycheproof',
+  login: { kind: 'assertion', issuer: ISSUER, loginUrl: `${ISSUER}/login`, keys: createLocalJWKSet({ keys: [jwk] }) },
+});
 
 async function gatewaySays(vector: Vector): Promise<string> {
   const ctx: AssertionContext = {

@@ -12,7 +12,7 @@ export const isForm = (request: FastifyRequest): boolean =>
  * The parameters of a request: the query, and for a POST the form body too.
  * Both parsers turn a repeated name into an array, and a name in both the
  * query and the body becomes one as well, so callers can refuse every kind of
- * repetition (RFC 6749 section 3.1; research/reliability.md case 8).
+ * repetition (RFC 6749 section 3.1: a parameter may be sent at most once).
  */
 export function collectParams(request: FastifyRequest): RawParams {
   const query = (request.query ?? {}) as RawParams;

@@ -1,6 +1,10 @@
 import type { ReleasedClaims } from '../release/claims.js';
 import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
 import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
+
+// The authorization code: where a login ends (src/login/journey.ts writes it)
+// and /token begins (src/oidc/token.ts redeems it).
 
 /** What an authorization code stands for: everything /token needs, bound to client, redirect URI and PKCE. */
 export interface Grant {
@@ -17,13 +21,13 @@ export interface Grant {
   readonly expiresAt: number;
 }
 
-/** research/reliability.md C2: codes live 60 s. */
+/** Codes live 60 s (docs/openid-connect.md, "Lifetimes"). */
 export const CODE_TTL_MS = 60_000;
 /** How long a redeemed code is remembered, so a replay can revoke what it issued (>= access token life). */
 const REDEEMED_MARKER_TTL_MS = 10 * 60_000;
 const REDEEMED = 'redeemed:';
 
-const codeKey = (code: string) => `code:${tokenHash(code)}`;
+const codeKey = (code: string) => kvKey('code', tokenHash(code));
 
 /** Store the grant sealed under the new code; only the code's bearer can read it back. */
 export async function issueCode(kv: Pick<Kv, 'set'>, grant: Grant): Promise<string> {

@@ -1,0 +1,81 @@
+import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
+import { PageError } from '../errors.js';
+import type { Kv } from '../store/kv.js';
+import { kvKey } from '../store/kv-keys.js';
+
+// A login between the client's /authorize and the school's answer waits in
+// the KV, parked for one of two purposes (docs/redis-keys.md):
+//
+// - `pickSchool`: the verified authorization request while the pupil picks a
+//   school on the picker page, under a random handle in the page's URL;
+// - `atSchool`: the request while the pupil logs in at the school, under the
+//   login id the school's answer carries back (the login request's nonce, an
+//   upstream provider's state, a SAML request ID).
+//
+// Either is taken once (GETDEL): an answer completes only the login that asked
+// for it, and only once. Values are sealed under the handle or login id, so a
+// copy of the KV reveals no client's request.
+
+/** A client's verified authorization request, waiting for an authenticated pupil (docs/openid-connect.md). */
+export interface AuthorizationRequest {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly state?: string;
+  readonly nonce?: string;
+  readonly codeChallenge: string;
+}
+
+/** A pending login at the school: the request, the school it went to, and what the login method keeps. */
+export interface PendingLogin {
+  readonly authz: AuthorizationRequest;
+  /** The school the pupil was sent to (its id). */
+  readonly school: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** What the school's login method needs back with the answer (an upstream PKCE verifier and nonce, say). */
+  readonly keep?: Readonly<Record<string, string>>;
+}
+
+/** docs/school-assertion.md: the login request to the school lives at most 300 s; so does every pending login. */
+export const PENDING_LOGIN_TTL_S = 300;
+const TTL_MS = PENDING_LOGIN_TTL_S * 1000;
+
+/** Park the request while the pupil picks a school; the handle goes in the picker's URL. */
+export async function parkForPicker(kv: Pick<Kv, 'set'>, authz: AuthorizationRequest): Promise<string> {
+  const handle = randomToken();
+  await kv.set(kvKey('pickSchool', tokenHash(handle)), seal(handle, authz), TTL_MS);
+  return handle;
+}
+
+/** Whether the picker's handle still names a waiting request (the page is shown only then). */
+export async function isWaitingForPicker(kv: Pick<Kv, 'get'>, handle: string): Promise<boolean> {
+  return (await kv.get(kvKey('pickSchool', tokenHash(handle)))) !== null;
+}
+
+/** Take the request the picker was shown for, once. */
+export async function takeFromPicker(kv: Pick<Kv, 'take'>, handle: string): Promise<AuthorizationRequest> {
+  const sealed = await kv.take(kvKey('pickSchool', tokenHash(handle)));
+  const authz = sealed === null ? undefined : unseal<AuthorizationRequest>(handle, sealed);
+  if (!authz) throw expired('pending login unknown, expired or taken');
+  return authz;
+}
+
+/** Park the login while the pupil is at the school, under the login id the school's answer will carry. */
+export async function parkAtSchool(kv: Pick<Kv, 'set'>, loginId: string, pending: PendingLogin): Promise<void> {
+  await kv.set(kvKey('atSchool', tokenHash(loginId)), seal(loginId, pending), TTL_MS);
+}
+
+/** Take the pending login an answer names, once; undefined when unknown, taken or unreadable. */
+export async function takeAtSchool(kv: Pick<Kv, 'take'>, loginId: string): Promise<PendingLogin | undefined> {
+  const sealed = await kv.take(kvKey('atSchool', tokenHash(loginId)));
+  return sealed === null ? undefined : unseal<PendingLogin>(loginId, sealed);
+}
+
+/** The pending login an answer may complete: present and within its lifetime (the KV's TTL may lag on a paused store). */
+export function checkPendingLogin(pending: PendingLogin | undefined, now: number): PendingLogin {
+  if (!pending) throw expired('pending login unknown, expired or taken');
+  if (now > pending.createdAt + TTL_MS) throw expired('pending login older than its lifetime');
+  return pending;
+}
+
+const expired = (reason: string) => new PageError('login_expired', 400, 'No pending login for this answer', reason);
