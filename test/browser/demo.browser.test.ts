@@ -159,7 +159,12 @@ describe('the demo in a real browser', () => {
     // The gateway asks first: a link from another site ends nothing by itself.
     expect(await page.textContent('h1')).toBe('Uitloggen?');
     await shot(page, '11a-confirm-logout');
-    await page.click('#confirm');
+    const [loggedOut] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/logout') && r.request().method() === 'POST'),
+      page.click('#confirm'),
+    ]);
+    expect(loggedOut.status()).toBe(200);
+    await page.waitForLoadState();
     expect(await page.textContent('h1')).toBe('Je bent uitgelogd');
     await shot(page, '11b-logged-out');
     await page.goto(demo.urls.taalkanjer);

@@ -315,6 +315,8 @@ describe('logout only from the gateway\'s own page (no cross-site logout)', () =
     // Dutch first, English second; both buttons post to the gateway's own /logout.
     expect(html.indexOf('Uitloggen?')).toBeLessThan(html.indexOf('lang="en"'));
     expect(html).toContain('Log out?');
+    // Under the gateway's no-referrer policy a browser would send Origin: null on the page's own POST.
+    expect(html).toContain('<meta name="referrer" content="same-origin">');
     expect(html.match(/<form method="post" action="([^"]+)">/g)).toEqual([
       `<form method="post" action="${gateway.url}/logout">`,
       `<form method="post" action="${gateway.url}/logout">`,
