@@ -7,7 +7,7 @@ import type { DemoKeys } from './keys.js';
 import { PUBLISHERS, SCHOOLS, schoolIssuer, type DemoPerson, type DemoSchool, type DemoUrls } from './world.js';
 
 // A demo school identity provider for both made-up schools. It does what a
-// real school IdP does for the gateway (DESIGN.md section 5): verify the
+// real school IdP does for the gateway (docs/school-assertion.md): verify the
 // gateway's signed login request, let someone log in (here: pick a person),
 // sign an assertion and post it back to return_to. Its portal does the
 // school-started launch: an assertion with `target` instead of `nonce`.

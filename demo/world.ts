@@ -64,12 +64,12 @@ export const PUBLISHERS: readonly DemoPublisher[] = [
   { clientId: 'taalkanjer', name: 'Taalkanjer', supplier: 'taaluitgevers', supplierName: 'Taaluitgevers', accent: '#1e6b30', launch: false },
 ];
 
-/** The gateway's seed file (DESIGN.md section 10) for this world. */
+/** The gateway's seed file (docs/registrations.md) for this world. */
 export function demoSeed(urls: DemoUrls, keys: DemoKeys) {
   const schoolKeys = { regenboog: keys.regenboog.publicJwk, kompas: keys.kompas.publicJwk };
   return {
     schools: SCHOOLS.map((s) => ({
-      id: s.id, name: s.name, issuer: schoolIssuer(urls, s), loginUrl: `${schoolIssuer(urls, s)}/login`, jwks: { keys: [schoolKeys[s.slug]] },
+      id: s.id, name: s.name, allowLaunch: true, issuer: schoolIssuer(urls, s), loginUrl: `${schoolIssuer(urls, s)}/login`, jwks: { keys: [schoolKeys[s.slug]] },
     })),
     suppliers: PUBLISHERS.map((p) => ({ id: p.supplier, name: p.supplierName, keyVersion: 1 })),
     clients: [

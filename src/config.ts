@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
+import { B64TOKEN } from './http/bearer.js';
 
-// One schema over the environment (DESIGN.md section 10), parsed once and frozen.
+// One schema over the environment (README, Configuration), parsed once and frozen.
 // Every problem is reported together so an operator fixes them in one go.
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -10,6 +11,9 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 const base64Key = z.string().refine((s) => Buffer.from(s, 'base64').length >= 32, {
   message: 'must be base64 of at least 32 bytes',
 });
+
+/** A token a caller presents as `Authorization: Bearer`: so it must be a b64token (RFC 6750 section 2.1). */
+const bearerToken = z.string().min(32).max(512).regex(B64TOKEN, { message: 'must be 32 to 512 characters of A-Z a-z 0-9 - . _ ~ + / (then = padding), to be sent as a bearer token' });
 
 const intFromEnv = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -85,7 +89,7 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_N: powerOfTwo(2 ** 15),
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
-    OPERATOR_BOOTSTRAP_TOKEN: z.string().min(32).optional(),
+    OPERATOR_BOOTSTRAP_TOKEN: bearerToken.optional(),
     // Rate limits per minute (fixed windows, shared through the KV); see the README.
     RATE_LIMIT_TOKEN_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
     RATE_LIMIT_TOKEN_IP_PER_MIN: intFromEnv(3_000, 1, 10_000_000),
@@ -109,7 +113,7 @@ export const envSchema = z.object({
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),
-    METRICS_TOKEN: z.string().min(32).optional(),
+    METRICS_TOKEN: bearerToken.optional(),
     SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
     SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
     // Privacy rights (docs/privacy.md): repeated releases are counted into the ledger this

@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 // Logs carry no student key, name, birth date, assertion, code or token
-// (DESIGN.md section 9). The request serializer drops the query string (codes,
+// (docs/failure-behaviour.md). The request serializer drops the query string (codes,
 // state and assertions travel there) and all headers; redaction is the second
 // line of defence for anything logged by hand.
 

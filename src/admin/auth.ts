@@ -2,10 +2,11 @@ import { constantEqual, sha256 } from '../crypto/tokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../store/db.js';
+import { bearerCredentials } from '../http/bearer.js';
 import { findAdminToken } from '../store/admin-tokens.js';
 import { notFound, Problem } from './problem.js';
 
-// Who may call an admin route (DESIGN.md section 8). Every route declares its
+// Who may call an admin route (README, Admin API). Every route declares its
 // access rule, and a route without one cannot be registered:
 //   operator: operator tokens only (a school token gets 403);
 //   school:   an operator, or a token of the school named by :schoolId; any
@@ -66,9 +67,9 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
   const bootstrapHash = deps.bootstrapToken ? sha256(deps.bootstrapToken) : undefined;
 
   async function authenticate(request: FastifyRequest): Promise<Principal> {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(request.headers.authorization ?? '');
-    if (!match) throw unauthorized();
-    const secret = match[1]!;
+    const credentials = bearerCredentials(request.headers.authorization, 512);
+    if (!('token' in credentials)) throw unauthorized();
+    const secret = credentials.token;
     if (bootstrapHash && constantEqual(sha256(secret), bootstrapHash)) {
       deps.onBootstrapUse(request);
       return { actor: 'bootstrap', school: null };

@@ -10,7 +10,7 @@ import { notFound, ruleViolation } from './problem.js';
 import { ROSTER_BODY_LIMIT, studentKeysSchema } from './roster.js';
 import { problems, schoolIdParam, slugParam } from './schemas.js';
 
-// Breach scope (issue 5): after a data breach at a supplier or at one of its
+// Breach scope (docs/resolution-and-breach.md): after a data breach at a supplier or at one of its
 // products, which pupils had data released there in a period, and which
 // claims. A school sends its roster and gets back the pupils on it who are
 // affected (the keys it sent, in a response only: never stored or logged);

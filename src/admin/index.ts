@@ -25,7 +25,7 @@ import { clientResource, schoolResource, supplierResource } from './registration
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
 
-// The admin API (DESIGN.md section 8) under /admin/v1, in its own scope: the
+// The admin API (README, Admin API; docs/errors.md for its problems) under /admin/v1, in its own scope: the
 // zod compilers, the problem+json error handler, the rate limit and the
 // OpenAPI collector apply here only, never to the login routes.
 
@@ -56,7 +56,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     scope.setValidatorCompiler(validatorCompiler);
     scope.setSerializerCompiler(serializerCompiler);
     registerProblemHandling(scope);
-    // Token secrets and school data: no cache may keep an admin response (research/reliability.md T6).
+    // Token secrets and school data: no cache may keep an admin response (RFC 6749 section 5.1; ASVS 14.3.2).
     scope.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');
     });

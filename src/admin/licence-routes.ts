@@ -13,7 +13,7 @@ import { commitChange, type AdminDeps } from './changes.js';
 import { notFound, ruleViolation } from './problem.js';
 import { pageOf, pageQuery, problems, schoolIdParam, timestamps } from './schemas.js';
 
-// A school admin's licences (DESIGN.md section 7): which product, for whom
+// A school admin's licences (docs/release.md): which product, for whom
 // (whole school, groups or grades), which claims, from when until when.
 // The rules, in order: the school exists, the client exists, the claims lie
 // within the client's ceiling, and no other licence of the school for that

@@ -14,7 +14,7 @@ import { commitChange, type AdminDeps } from './changes.js';
 import { notFound, ruleViolation } from './problem.js';
 import { pageOf, pageQuery, problems, pupilFields, schoolIdParam, slugParam } from './schemas.js';
 
-// Parents' objections (bezwaar, DESIGN.md section 7): a pupil's data is not
+// Parents' objections (bezwaar, docs/privacy.md): a pupil's data is not
 // released to one product, or to any product of one supplier. Registered by
 // the pupil's key, stored by student ref only; nothing the API answers or
 // audits carries the key or the ref. Committed like every change: the

@@ -14,7 +14,7 @@ import { notFound, Problem, ruleViolation } from './problem.js';
 import { groupKeysSchema, ROSTER_BODY_LIMIT, studentKeysSchema } from './roster.js';
 import { problems, schoolIdParam, slugParam } from './schemas.js';
 
-// Results back to pupils (issue 5): a school admin turns its pupils' keys into
+// Results back to pupils (docs/resolution-and-breach.md): a school admin turns its pupils' keys into
 // their pseudonyms at one supplier, so results a publisher reports under
 // pseudonyms can be matched. A job: started here, run in this process, read
 // from any process (docs/resolution-and-breach.md).

@@ -22,6 +22,7 @@ export const schoolResource: RegistrationResource<SchoolReg, SchoolReg> = {
   view: z.object({
     id: z.string(),
     name: z.string(),
+    allowLaunch: z.boolean().optional(),
     login: z.object({ kind: z.literal('assertion'), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }).optional(),
     issuer: z.string().optional(),
     loginUrl: z.string().optional(),

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { pupilKey } from '../school/assertion-claims.js';
 
-// A school's roster in a request body: the pupils' own keys (DESIGN.md,
-// Contract details: 1..128 characters, NFC-normalised), up to a whole school.
+// A school's roster in a request body: the pupils' own keys (docs/school-assertion.md:
+// 1..128 characters, NFC-normalised), up to a whole school.
 // They travel in POST bodies only, never in a URL, and are never stored.
 
 export const MAX_ROSTER = 50_000;

@@ -1,6 +1,6 @@
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
-/** RFC 4648 base32, lower case, no padding (DESIGN.md section 4). */
+/** RFC 4648 base32, lower case, no padding (docs/pseudonyms.md). */
 export function base32(bytes: Uint8Array): string {
   let out = '';
   let buffer = 0;

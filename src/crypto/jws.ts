@@ -4,7 +4,7 @@ import { ASYMMETRIC_ALGS } from '../store/seed-schema.js';
 import type { SigningKey } from './signing-keys.js';
 import { parseStrictJson, StrictJsonError } from './strict-json.js';
 
-/** Algorithms accepted on inbound JWTs (DESIGN.md section 5): never none, never HMAC. */
+/** Algorithms accepted on inbound JWTs (docs/school-assertion.md): never none, never HMAC. */
 export const INBOUND_ALGS: string[] = [...ASYMMETRIC_ALGS];
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;

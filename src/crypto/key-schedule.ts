@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 
-// DESIGN.md section 4: every key is HKDF-SHA256(ikm = master, salt = empty,
+// docs/pseudonyms.md: every key is HKDF-SHA256(ikm = master, salt = empty,
 // info = UTF-8 label, length = 32).
 
 export interface KeySchedule {

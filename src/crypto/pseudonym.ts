@@ -2,7 +2,7 @@ import { createHmac, scrypt } from 'node:crypto';
 import { base32 } from './base32.js';
 import type { KeySchedule } from './key-schedule.js';
 
-// The pseudonym derivation of DESIGN.md section 4, exactly. Pure functions
+// The pseudonym derivation of docs/pseudonyms.md, exactly. Pure functions
 // over keys and strings, except rootOf, which runs scrypt on libuv's thread
 // pool so the event loop never blocks on it.
 

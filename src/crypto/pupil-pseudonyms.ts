@@ -26,6 +26,6 @@ export async function pseudonymsAt(
   };
 }
 
-/** DESIGN.md, Contract details: previous_sub is released while the supplier's rotation window is open. */
+/** previous_sub is released while the supplier's rotation window is open (docs/key-rotation.md). */
 export const inRotationWindow = (supplier: Supplier, now: number): boolean =>
   supplier.previousKeyVersion !== undefined && supplier.rotationUntil !== undefined && now < Date.parse(supplier.rotationUntil);

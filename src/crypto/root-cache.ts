@@ -38,7 +38,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
 
   async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
     // The cache may fail open: a miss only costs CPU, and the derivation is the
-    // same either way (research/reliability.md section 5.1).
+    // same either way (docs/failure-behaviour.md).
     const cached = await kv.get(rootKvKey(cacheKey)).catch((err: unknown) => {
       reportKvError(err);
       return null;

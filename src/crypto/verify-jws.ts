@@ -35,7 +35,7 @@ function verifierFor(alg: string, key: KeyObject): { digest: string | null; opti
     case 'RS256':
     case 'PS256': {
       if (type !== 'rsa' && type !== 'rsa-pss') throw new JwsError('alg_not_allowed');
-      // DESIGN.md section 5: RSA keys of at least 2048 bits.
+      // RSA keys of at least 2048 bits (docs/school-assertion.md).
       if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new JwsError('weak_key');
       const padding = alg === 'PS256' ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : { padding: constants.RSA_PKCS1_PADDING };
       return { digest: 'sha256', options: { key, ...padding } };
@@ -65,7 +65,7 @@ export async function verifyJwsSignature(token: string, header: Record<string, u
   if (!verify(digest, Buffer.from(token.slice(0, dot), 'ascii'), options, signature)) throw new JwsError('signature_invalid');
 }
 
-/** Clock skew tolerated on inbound JWTs (DESIGN.md section 5). */
+/** Clock skew tolerated on inbound JWTs (docs/school-assertion.md). */
 export const CLOCK_SKEW_S = 30;
 
 export type TimeFault = 'expired' | 'not_yet_valid' | 'invalid' | 'lifetime_too_long';

@@ -110,6 +110,8 @@ export async function completeLogin(deps: JourneyDeps, arrival: Arrival, authz: 
 export async function launchProduct(deps: JourneyDeps, arrival: Arrival, target: string): Promise<Finished> {
   const { pupil } = arrival;
   const registry = deps.registry();
+  // A launch opens a session in whatever browser posts it, so each school turns it on deliberately.
+  if (registry.schools.get(pupil.school)?.allowLaunch !== true) throw new PageError('launch_not_allowed', 403, 'The school has not turned on school-started launch');
   const client = registry.clients.get(target);
   if (!client) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
   if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');

@@ -3,7 +3,7 @@ import { randomToken } from '../crypto/tokens.js';
 import type { Kv } from '../store/kv.js';
 import type { School } from '../store/registry.js';
 import type { LoginMethods } from './methods.js';
-import { parkAtSchool, parkForPicker, type AuthorizationRequest } from './pending.js';
+import { parkAtSchool, parkForPicker, type PickingLogin } from './pending.js';
 
 // The start of a login that the SSO session could not answer
 // (docs/login-journey.md): to the school's login when the school is known, by
@@ -19,19 +19,23 @@ export interface StartDeps {
   readonly methods: LoginMethods;
 }
 
-/** Where the browser goes next: the school's login, or the picker when no school is known yet. */
-export function beginLogin(deps: StartDeps, authz: AuthorizationRequest, school: School | undefined): Promise<string> {
-  return school === undefined ? sendToPicker(deps, authz) : sendToSchool(deps, school, authz);
+/**
+ * Where the browser goes next: the school's login, or the picker when no
+ * school is known yet. `browser` is the hash of the browser's login cookie
+ * (src/login/pending.ts): only that browser can complete the login.
+ */
+export function beginLogin(deps: StartDeps, picking: PickingLogin, school: School | undefined): Promise<string> {
+  return school === undefined ? sendToPicker(deps, picking) : sendToSchool(deps, school, picking);
 }
 
 /** Send the browser to the school's login, by the school's method; the pending login waits for the answer. */
-export async function sendToSchool(deps: StartDeps, school: School, authz: AuthorizationRequest): Promise<string> {
+export async function sendToSchool(deps: StartDeps, school: School, { authz, browser }: PickingLogin): Promise<string> {
   const loginId = randomToken();
   const { location, keep } = await deps.methods[school.login.kind].begin(school, loginId);
-  await parkAtSchool(deps.kv, loginId, { authz, school: school.id, createdAt: deps.clock.now(), ...(keep ? { keep } : {}) });
+  await parkAtSchool(deps.kv, loginId, { authz, browser, school: school.id, createdAt: deps.clock.now(), ...(keep ? { keep } : {}) });
   return location;
 }
 
-async function sendToPicker(deps: StartDeps, authz: AuthorizationRequest): Promise<string> {
-  return `${deps.issuer}${PICKER_PATH}?login=${await parkForPicker(deps.kv, authz)}`;
+async function sendToPicker(deps: StartDeps, picking: PickingLogin): Promise<string> {
+  return `${deps.issuer}${PICKER_PATH}?login=${await parkForPicker(deps.kv, picking)}`;
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidRequest, OAuthError, PageError } from '../errors.js';
 import { completeLogin, type JourneyDeps } from '../login/journey.js';
-import type { AuthorizationRequest } from '../login/pending.js';
+import { bindBrowser, PENDING_LOGIN_TTL_S, type AuthorizationRequest } from '../login/pending.js';
 import { beginLogin, type StartDeps } from '../login/start.js';
-import { gatewayCookies, readCookie } from '../session/cookies.js';
+import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import { findSession, sessionAge, type SessionDeps } from '../session/session.js';
 import type { Client, Registry, School } from '../store/registry.js';
 import { SCHOOL_ID } from '../store/seed-schema.js';
@@ -27,14 +27,19 @@ const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 export type AuthorizeDeps = JourneyDeps & StartDeps & SessionDeps;
 
 export function registerAuthorize(app: FastifyInstance, deps: AuthorizeDeps): void {
+  const cookies = gatewayCookies(deps.issuer);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const location = await handleAuthorize(request, deps);
+    const browser = bindBrowser(readCookie(request, cookies.login));
+    const { location, parked } = await handleAuthorize(request, deps, browser.hash);
+    // The login now waits for this browser only (src/login/pending.ts).
+    if (parked) setCookie(reply, cookies.login, browser.cookie, PENDING_LOGIN_TTL_S);
     return reply.code(303).header('location', location).send();
   };
   app.route({ method: ['GET', 'POST'], url: '/authorize', config: { errorStyle: 'authorize', loginStep: 'authorize' }, handler });
 }
 
-export async function handleAuthorize(request: FastifyRequest, deps: AuthorizeDeps): Promise<string> {
+/** Where the browser goes next, and whether a login now waits for it (parked, bound to `browser`). */
+export async function handleAuthorize(request: FastifyRequest, deps: AuthorizeDeps, browser: string): Promise<{ location: string; parked: boolean }> {
   const registry = deps.registry();
   const params = collectParams(request);
   const client = checkClient(params, registry);
@@ -58,11 +63,11 @@ export async function handleAuthorize(request: FastifyRequest, deps: AuthorizeDe
     codeChallenge,
   };
   const fromSession = await completeFromSession(request, deps, authz, { prompts, maxAge, hinted });
-  if (fromSession !== undefined) return fromSession;
+  if (fromSession !== undefined) return { location: fromSession, parked: false };
   // OIDC Core section 3.1.2.6: no session that may answer, and no UI allowed.
   if (prompts.has('none')) throw new OAuthError('login_required', 400, 'the user must log in at the school');
   const school = hinted ?? (prompts.has('select_account') ? undefined : rememberedSchool(request, deps)) ?? onlySchool(registry);
-  return beginLogin(deps, authz, school);
+  return { location: await beginLogin(deps, { authz, browser }, school), parked: true };
 }
 
 interface SessionRules {

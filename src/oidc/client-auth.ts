@@ -116,7 +116,7 @@ async function verifySignature(assertion: string, header: Record<string, unknown
     await verifyJwsSignature(assertion, header, keys.withStake?.(proveStake) ?? keys);
   } catch {
     // Whatever failed (signature, no matching key, keys unreachable or unusable), the client is not
-    // authenticated (research/reliability.md case 58).
+    // authenticated, and the caller is not told which (docs/errors.md).
     throw invalidClient('client assertion is invalid');
   }
 }

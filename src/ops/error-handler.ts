@@ -46,7 +46,7 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
     return send(reply, request, err, issuer);
   });
   app.setNotFoundHandler((request, reply) => {
-    // research/reliability.md case 88: a known path with another method is a 405, with Allow.
+    // A known path with another method is a 405, with Allow (RFC 9110 section 15.5.6).
     const allowed = methodsByPath.get(request.url.split('?', 1)[0]!);
     if (allowed) {
       reply.header('allow', [...allowed].join(', '));

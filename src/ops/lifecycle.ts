@@ -8,7 +8,7 @@ export interface ReadinessCheck {
   /**
    * A failing critical check makes the instance unready. A non-critical one is
    * only reported: a database outage leaves logins running from the snapshot
-   * (DESIGN.md section 9), so it must not take the instance out of rotation.
+   * (docs/failure-behaviour.md), so it must not take the instance out of rotation.
    */
   readonly critical: boolean;
   check(): Promise<void>;

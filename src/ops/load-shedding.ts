@@ -11,7 +11,7 @@ import { UnavailableError } from '../errors.js';
  */
 export async function registerLoadShedding(app: FastifyInstance, maxDelayMs: number, onShed: () => void): Promise<void> {
   if (maxDelayMs === 0) return;
-  // Registered outside any zod-compiler scope (research/ecosystem.md).
+  // Registered outside any zod-compiler scope: set globally, the zod compilers break plugins with JSON-schema routes.
   await app.register(underPressure, {
     maxEventLoopDelay: maxDelayMs,
     pressureHandler: async () => {

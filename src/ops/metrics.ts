@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RootCache } from '../crypto/root-cache.js';
 import { constantEqual } from '../crypto/tokens.js';
+import { bearerCredentials } from '../http/bearer.js';
 import type { KvOperation } from './kv-errors.js';
 
 // Prometheus metrics (docs/operations.md lists them). Every label value comes
@@ -96,9 +97,9 @@ function outcomeOf(request: FastifyRequest, status: number): string {
 /** /metrics on the main port, only with METRICS_TOKEN as a bearer token (compared in constant time). */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, token: string): void {
   app.get('/metrics', { config: { pressureHandler: () => undefined } }, async (request, reply) => {
-    const given = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const credentials = bearerCredentials(request.headers.authorization, 512);
     reply.header('cache-control', 'no-store');
-    if (!given || !constantEqual(given, token)) {
+    if (!('token' in credentials) || !constantEqual(credentials.token, token)) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'invalid_token', error_description: 'A valid metrics token is required' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

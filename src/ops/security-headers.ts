@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
-// research/reliability.md R6, R7 and case 84: no framing, no Referer (codes
-// travel in URLs), no sniffing, and pages that load nothing from elsewhere.
+// No framing (RFC 9700 section 4.16), no Referer (codes travel in URLs, RFC 9700
+// section 4.2.4), no sniffing, and pages that load nothing from elsewhere.
 const HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',

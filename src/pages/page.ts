@@ -1,5 +1,5 @@
 // The gateway's few HTML pages. Every value is escaped; pages load nothing
-// from elsewhere (research/reliability.md R6) and speak Dutch first, English second.
+// from elsewhere (RFC 9700 section 4.2.4: nothing to leak a Referer to) and speak Dutch first, English second.
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -1,7 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { claimNames } from './disclosures.js';
 
-// Breach scope (issue 5, DESIGN.md section 7): after a breach at a supplier
+// Breach scope (docs/resolution-and-breach.md): after a breach at a supplier
 // (or at one of its products), which pupils had data released there in a
 // period, and which claims. The ledger names pupils by student ref only, so a
 // school asks with the refs of its roster; the operator sees counts per school.

@@ -1,13 +1,13 @@
 import type { Queryable } from '../store/db.js';
 
-// The disclosure ledger's table (DESIGN.md section 7; migration 002): what
+// The disclosure ledger's table (docs/privacy.md; migration 002): what
 // was released to whom, per pupil and school day, by student ref and claim
 // names only. Every read and write names the school.
 
 /** One release, or several of the same set on the same day (`count`). */
 export interface Disclosure {
   readonly school: string;
-  /** DESIGN.md section 3: lower-case hex HMAC(k_ref, school "\0" studentKey). */
+  /** docs/pseudonyms.md: lower-case hex HMAC(k_ref, school "\0" studentKey). */
   readonly studentRef: string;
   readonly client: string;
   readonly supplier: string;

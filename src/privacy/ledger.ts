@@ -5,7 +5,7 @@ import type { Kv } from '../store/kv.js';
 import { kvKey } from '../store/kv-keys.js';
 import { addDisclosureCounts, disclosureKey, insertDisclosures, type Disclosure } from './disclosures.js';
 
-// The disclosure ledger on the login path (issue 5, DESIGN.md section 7).
+// The disclosure ledger on the login path (docs/privacy.md).
 //
 // - A release whose row (pupil, client, claim set, day) is not yet recorded is
 //   written durably before the login may go on; concurrent new rows share one

@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 
-// Parents' objections (bezwaar, DESIGN.md section 7; migration 002): this
+// Parents' objections (bezwaar, docs/privacy.md; migration 002): this
 // pupil's data is not released to one client, or to any client of one
 // supplier. Stored by student ref only. The login path reads them from the
 // registry snapshot (objectsTo), never from the database.

@@ -6,7 +6,7 @@ import type { RootCache } from '../crypto/root-cache.js';
 import type { Supplier } from '../store/registry.js';
 import { HEARTBEAT_MS, type JobResult, type JobState, type JobStore } from './resolution-job-store.js';
 
-// Results back to pupils (issue 5): a school's pupil keys become their
+// Results back to pupils (docs/resolution-and-breach.md): a school's pupil keys become their
 // pseudonyms at one supplier, as a job with progress. The keys stay in this
 // process's memory while the job runs and nowhere else; the state and the
 // pseudonyms go to the job store. Roots come from the pupil root cache (LRU,

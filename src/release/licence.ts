@@ -1,7 +1,7 @@
 import type { Licence } from '../store/registry.js';
 import type { Pupil } from './pupil.js';
 
-// DESIGN.md section 7 and Contract details: a licence covers the pupil when it
+// docs/release.md: a licence covers the pupil when it
 // is valid today and either names no scope (whole school) or lists one of the
 // pupil's groups or one of their groups' grades.
 
@@ -28,7 +28,7 @@ function inScope(licence: Licence, pupil: Pupil): boolean {
   if (!licence.groups && !licence.grades) return true;
   const groupHit = licence.groups?.some((g) => pupil.groups.some((pg) => pg.key === g)) ?? false;
   // The grades of the pupil's groups, and the pupil's own grade: in a combination group (6/7) a
-  // pupil of grade 7 is covered by a grade-7 licence (a deliberate reading of DESIGN.md's licence scope).
+  // pupil of grade 7 is covered by a grade-7 licence (docs/release.md).
   const grades = new Set([...pupil.groups.map((g) => g.grade), pupil.grade]);
   const gradeHit = licence.grades?.some((g) => grades.has(g)) ?? false;
   return groupHit || gradeHit;

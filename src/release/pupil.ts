@@ -1,4 +1,4 @@
-/** What the school's assertion says about the person logging in (DESIGN.md section 5). */
+/** What the school says about the person logging in (docs/school-assertion.md), whatever the login method. */
 export interface Pupil {
   readonly school: string;
   /** The school's key for the pupil: never leaves the gateway, never logged. */
@@ -13,5 +13,5 @@ export interface Pupil {
   readonly grade?: number;
 }
 
-/** The pupil's own grade (DESIGN.md, Contract details): the assertion's top-level grade, else the first group's. */
+/** The pupil's own grade (docs/openid-connect.md, Claims): the school's top-level grade, else the first group's. */
 export const gradeOf = (pupil: Pupil): number | undefined => pupil.grade ?? pupil.groups[0]?.grade;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 
-// The claims of a school login assertion (DESIGN.md section 5). Unknown claims
+// The claims of a school login assertion (docs/school-assertion.md). Unknown claims
 // are dropped; a known claim in the wrong shape refuses the whole assertion.
 
 // Control characters, and lone surrogates (which UTF-8 would turn into U+FFFD, merging distinct keys).

@@ -6,7 +6,7 @@ import { completeLogin, launchProduct, type Arrival, type Finished, type Journey
 import { checkPendingLogin, takeAtSchool, type PendingLogin } from '../login/pending.js';
 import { formParams, single } from '../http/params.js';
 import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
-import { gatewayCookies, setCookie } from '../session/cookies.js';
+import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import type { Kv } from '../store/kv.js';
 import type { Registry } from '../store/registry.js';
 import { claimJti } from '../store/replay.js';
@@ -43,10 +43,12 @@ export function registerSchoolAssertion(app: FastifyInstance, deps: AssertionRou
     await enforceRateLimit(deps.rates, perIssuer, verified.school.login.issuer);
     const arrival: Arrival = { pupil: verified.pupil, authTime: verified.iat, session: { open: true, userAgent: request.headers['user-agent'] } };
     const target = verified.claims.target;
-    const done = target === undefined ? await answerLogin(deps, verified, arrival) : await launch(deps, verified, arrival, target);
+    const done = target === undefined
+      ? await answerLogin(deps, verified, arrival, readCookie(request, cookies.login))
+      : await launch(deps, verified, arrival, target);
     request.outcome = done.outcome;
     // Only once everything is written: a failed login hands out no session cookie.
-    setCookie(reply, cookies, cookies.session, done.session!, deps.limits.sessionMaxSeconds);
+    setCookie(reply, cookies.session, done.session!, deps.limits.sessionMaxSeconds);
     // 303: the browser must turn this POST into a GET (RFC 9700 section 4.12).
     return reply.code(303).header('location', done.location).send();
   });
@@ -65,12 +67,12 @@ function refuseReplay(fresh: boolean): void {
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
-async function answerLogin(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival): Promise<Finished> {
+async function answerLogin(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival, loginCookie: string | undefined): Promise<Finished> {
   // The replay claim and the take of the pending login share one round trip. A replayed
   // assertion is refused as such: the pending login it names was taken by its first use.
   const [fresh, pending] = await Promise.all([claimAssertion(deps, verified), takeAtSchool(deps.kv, verified.claims.nonce!)]);
   refuseReplay(fresh);
-  const login = checkAnsweredBySchool(deps.registry(), checkPendingLogin(pending, deps.clock.now()), verified);
+  const login = checkAnsweredBySchool(deps.registry(), checkPendingLogin(pending, deps.clock.now(), loginCookie), verified);
   return completeLogin(deps, arrival, login.authz);
 }
 

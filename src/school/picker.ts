@@ -5,7 +5,7 @@ import { PICKER_PATH, sendToSchool, type StartDeps } from '../login/start.js';
 import { collectParams, single } from '../http/params.js';
 import { preferredLanguage } from '../pages/language.js';
 import { renderPicker, type PickerSchool } from '../pages/picker-page.js';
-import { gatewayCookies, setCookie } from '../session/cookies.js';
+import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import type { Kv } from '../store/kv.js';
 import type { Registry } from '../store/registry.js';
 
@@ -37,10 +37,10 @@ export function registerPicker(app: FastifyInstance, deps: PickerDeps): void {
     if (schoolId !== undefined) {
       const school = deps.registry().schools.get(schoolId);
       if (!school) throw new PageError('school_required', 400, 'Unknown school');
-      const authz = await takeFromPicker(deps.kv, handle);
-      setCookie(reply, cookies, cookies.school, school.id, REMEMBER_SCHOOL_S);
+      const picking = await takeFromPicker(deps.kv, handle, readCookie(request, cookies.login));
+      setCookie(reply, cookies.school, school.id, REMEMBER_SCHOOL_S);
       request.outcome = { school: school.id, picked: true };
-      return reply.code(303).header('location', await sendToSchool(deps, school, authz)).send();
+      return reply.code(303).header('location', await sendToSchool(deps, school, picking)).send();
     }
     if (!(await isWaitingForPicker(deps.kv, handle))) throw expired();
     return sendPicker(request, reply, deps.registry(), handle, (single(params, 'q') ?? '').slice(0, MAX_QUERY).trim());

@@ -40,7 +40,7 @@ export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: str
       return reply.code(403).send(confirmation);
     }
     await endSession(ctx.kv, readCookie(request, cookies.session));
-    clearCookie(reply, cookies, cookies.session);
+    clearCookie(reply, cookies.session);
     request.outcome = { loggedOut: true };
     return reply.send(renderPage(LOGGED_OUT));
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from './db.js';
 import type { Page } from './registrations.js';
 
-// Audit events (DESIGN.md section 7): who changed what, when, before and
+// Audit events (docs/privacy.md): who changed what, when, before and
 // after. Written in the transaction of the change itself. Documents never
 // carry a secret: clients hold only a secret hash, tokens only their id.
 

@@ -1,7 +1,7 @@
 import { UnavailableError } from '../errors.js';
 
 /**
- * The durable-state port (DESIGN.md section 2): plain SQL with $n parameters,
+ * The durable-state port (docs/architecture.md): plain SQL with $n parameters,
  * served by PostgreSQL (pg) or embedded PGlite. Adapters throw UnavailableError
  * when the database cannot be reached, so admin writes answer 503 and the
  * snapshot refresh keeps the last good registry.

@@ -31,7 +31,7 @@ export const KV_KEYS = {
     holds: 'a client assertion\'s jti, claimed once (SET NX); key: SHA-256 of client_id and jti',
   },
   code: {
-    prefix: 'code:', owner: 'src/oidc/code.ts', ttl: '60 s; once redeemed, a marker for 10 min',
+    prefix: 'code:', owner: 'src/login/code.ts', ttl: '60 s; once redeemed, a marker for 10 min',
     holds: 'the grant of an authorization code, sealed under the code; after redemption the hash of the access token it issued',
   },
   accessToken: {

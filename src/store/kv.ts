@@ -1,5 +1,5 @@
 /**
- * The hot-state port (DESIGN.md section 2). Every write carries a TTL, and the
+ * The hot-state port (docs/architecture.md; its keys: src/store/kv-keys.ts). Every write carries a TTL, and the
  * single-use operations are one atomic step in every adapter: take() is GETDEL,
  * setIfAbsent() is SET NX, swap() is SET XX GET,
  * increment() is INCR with the window's PEXPIRE in one script. Every operation

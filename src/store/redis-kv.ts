@@ -7,7 +7,7 @@ export const KEY_PREFIX = 'pgw:';
 
 // Fail fast instead of queueing: a login waiting on a dead Redis should get a
 // 503 within a bounded time, and no unbounded offline queue may build up
-// (research/reliability.md section 5.1). ioredis reconnects by itself.
+// (docs/failure-behaviour.md). ioredis reconnects by itself.
 export const redisOptions: RedisOptions = {
   keyPrefix: KEY_PREFIX,
   enableOfflineQueue: false,

@@ -24,6 +24,8 @@ export type LoginKind = SchoolLogin['kind'];
 export interface School {
   readonly id: string;
   readonly name: string;
+  /** The school's portal may start products (school-started launch). */
+  readonly allowLaunch: boolean;
   readonly login: SchoolLogin;
 }
 
@@ -61,7 +63,7 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
 
 function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
   const { jwks, jwksUri, ...login } = loginOf(reg);
-  return Object.freeze({ id: reg.id, name: reg.name, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
 }
 
 function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {

@@ -9,7 +9,7 @@ import { stableJson } from './stable-json.js';
 import { GENERATE_SECRET, withGeneratedSecret } from './client-secrets.js';
 import { randomUUID } from 'node:crypto';
 
-// The seed file as an idempotent import (DESIGN.md section 10): registrations
+// The seed file as an idempotent import (docs/registrations.md): registrations
 // are inserted or replaced by id, and each (school, client) pair the seed names
 // gets exactly the seed's licences. Unchanged rows are left alone, so a restart
 // with the same seed writes nothing and audits nothing. The seed has been

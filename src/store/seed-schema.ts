@@ -99,6 +99,8 @@ export const schoolSchema = z
   .strictObject({
     id: schoolId,
     name: z.string().min(1).max(200),
+    /** The school's portal may start products (school-started launch); off unless turned on (docs/login-journey.md). */
+    allowLaunch: z.boolean().optional(),
     login: schoolLoginSchema.optional(),
     issuer: registeredUrl.optional(),
     loginUrl: registeredUrl.optional(),

@@ -8,7 +8,7 @@ import { allObjectionTargets } from '../privacy/objections.js';
 import type { SchoolReg, SupplierReg } from './seed-schema.js';
 import { stableJson } from './stable-json.js';
 
-// The login path's registry, built from the database (DESIGN.md section 2).
+// The login path's registry, built from the database (docs/architecture.md).
 // Replaced as a whole when the stored registrations change; when the database
 // cannot be read, the last good snapshot stays in place and logins go on.
 

@@ -12,7 +12,7 @@ import { makeWorld, type World } from '../helpers/fixture.js';
 import { waitForJob } from '../helpers/resolution.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
-// DESIGN.md section 8: a school admin reads and changes only its own school.
+// the README's Admin API: a school admin reads and changes only its own school.
 // This walks every admin route the app registered (a route added later is
 // walked too) and proves, for each, that school A's token gets for school B's
 // resources exactly what it gets for resources that do not exist, that B's data

@@ -16,7 +16,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 import { isolatedRedisKv, redisUrl } from '../helpers/redis.js';
 import { everyTableText, ledgerRows } from './privacy-helpers.js';
 
-// Erasure (issue 5) on real Redis and PostgreSQL, with two gateway processes
+// Erasure  on real Redis and PostgreSQL, with two gateway processes
 // sharing both, as in production: the pupil logs in at one, the school admin
 // erases at the other. Afterwards no table row, Redis key or Redis value holds
 // the pupil's student ref or root cache key, and the process that served the

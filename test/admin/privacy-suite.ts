@@ -15,7 +15,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 import { issueCode } from '../helpers/token-userinfo-requests.js';
 import { everyTableText, ledgerRows } from './privacy-helpers.js';
 
-// Privacy rights through the admin API and full logins (issue 5), run once per
+// Privacy rights through the admin API and full logins , run once per
 // database adapter: the disclosure ledger a login writes, the access request
 // (inzage) as JSON and CSV, objections (bezwaar) that stop the next login,
 // erasure, and the retention purge.
@@ -63,7 +63,7 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
   async function attempt(publisher: TestPublisher, key: string): Promise<Response> {
     const started = await publisher.startLogin({ school_hint: '12AB' });
     const step = await toSchool(gateway, world.regenboog, started.url);
-    return postAssertion(step.returnTo, await world.regenboog.assertion(pupil(key), { nonce: step.nonce, aud: gateway.url, now: clock.now() }));
+    return postAssertion(step, await world.regenboog.assertion(pupil(key), { nonce: step.nonce, aud: gateway.url, now: clock.now() }));
   }
 
   const codeAndSessionKeys = () => stateKeys(gateway.kv).filter((k) => k.startsWith('code:') || k.startsWith('sess:'));

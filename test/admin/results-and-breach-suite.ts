@@ -91,7 +91,7 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
       expect(result.status).toBe(200);
       expect(result.body.students[1]).toEqual({ position: 1, sub: rekenLogin.claims.sub });
       expect(result.body.groups[1]).toEqual({ position: 1, pseudonym: (rekenLogin.claims.groups as string[])[0] });
-      // Every position against the independent implementation of DESIGN.md section 4.
+      // Every position against the independent implementation of docs/pseudonyms.md.
       const reference = (studentKey: string, group: string) => referencePseudonyms({ master, school: '12AB', studentKey, supplier: 'uitgever-a', version: 1, group, ...TEST_SCRYPT });
       expect(result.body).toEqual({
         supplier: 'uitgever-a',

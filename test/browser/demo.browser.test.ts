@@ -42,7 +42,7 @@ const claim = async (page: Page, name: string) => {
   return (await el.count()) ? (JSON.parse((await el.textContent())!) as unknown) : undefined;
 };
 
-/** The gateway's security headers on a browser-facing page (issue 3, point 4). */
+/** The gateway's security headers on a browser-facing page . */
 function expectSecurityHeaders(res: Response | null) {
   const headers = res!.headers();
   expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConstraintError, type Db } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import { listMigrations, migrate } from '../../src/store/migrate.js';
 import { hashSecret } from '../../src/store/registry.js';
 import { parseSeed } from '../../src/store/seed-file.js';
 import { importSeed } from '../../src/store/seed-import.js';
@@ -33,11 +33,24 @@ export function defineDbContract(factory: DbFactory) {
   });
 
   it('applies each migration once, also when two processes start at once', async () => {
+    const all = (await listMigrations()).map((m) => m.name);
+    expect(all.slice(0, 3)).toEqual(['001_registrations.sql', '002_privacy.sql', '003_launch_opt_in.sql']);
     const [first, second] = await Promise.all([migrate(db), migrate(other)]);
-    expect([...first, ...second].sort()).toEqual(['001_registrations.sql', '002_privacy.sql']);
+    expect([...first, ...second].sort()).toEqual(all);
     expect(await migrate(db)).toEqual([]);
     const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['001_registrations.sql', '002_privacy.sql']);
+    expect(rows.map((r) => r.name).sort()).toEqual(all);
+  });
+
+  it('migration 003: schools registered before the launch switch keep their launch; later ones do not get it', async () => {
+    const migration = (await listMigrations()).find((m) => m.name === '003_launch_opt_in.sql')!;
+    await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO schools (id, doc) VALUES ('99ZZ', '{"id":"99ZZ","name":"Oud"}'), ('98ZZ', '{"id":"98ZZ","name":"Uit","allowLaunch":false}')`);
+      await tx.exec(migration.sql);
+      const docs = await tx.query<{ id: string; doc: { allowLaunch?: boolean } }>(`SELECT id, doc FROM schools WHERE id IN ('99ZZ', '98ZZ') ORDER BY id`);
+      expect(docs.map((r) => [r.id, r.doc.allowLaunch])).toEqual([['98ZZ', false], ['99ZZ', true]]);
+      await tx.query(`DELETE FROM schools WHERE id IN ('99ZZ', '98ZZ')`);
+    });
   });
 
   it('imports the seed idempotently: a second import changes and audits nothing', async () => {

@@ -40,7 +40,7 @@ describe('the code and the session are written together', () => {
     const started = await reken.startLogin({ school_hint: world.regenboog.id });
     const step = await toSchool(gateway, world.regenboog, started.url);
     kv.failing = prefix;
-    return postAssertion(step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
+    return postAssertion(step, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
   }
 
   for (const [what, prefix] of [['code', 'code:'], ['session', 'sess:']] as const) {

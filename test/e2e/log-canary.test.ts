@@ -4,7 +4,7 @@ import { makeWorld, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js'
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 
-// DESIGN.md section 9 and research/reliability.md case 82: a full login's logs
+// docs/failure-behaviour.md: a full login's logs
 // carry no student key, name, birth date, assertion, code, state, nonce,
 // verifier or token, also on the error paths.
 

@@ -8,7 +8,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 import { referencePseudonyms } from '../helpers/reference-pseudonym.js';
 import { basicAuth, call, clientAssertion, codeForm, expectTokens, issueCode, JWT_BEARER, postToken } from '../helpers/token-userinfo-requests.js';
 
-// Pseudonym-key rotation per supplier (DESIGN.md section 4 and Contract details):
+// Pseudonym-key rotation per supplier (docs/pseudonyms.md, docs/key-rotation.md):
 // uitgever-a moves from key version 1 to 2 with a window until rotationUntil.
 // sub, previous_sub and the group pseudonyms are compared with an independent
 // implementation of the derivation (test/helpers/reference-pseudonym.ts, on
@@ -71,7 +71,7 @@ describe('pseudonym key rotation of one supplier', () => {
     beforeEnd = await login(reken);
     expect(beforeEnd.claims.sub).toBe(v2.sub);
     expect(beforeEnd.claims.previous_sub).toBe(v1.sub);
-    // Group pseudonyms use the current version only (DESIGN.md section 4, step 3): no previous group pseudonyms.
+    // Group pseudonyms use the current version only (docs/pseudonyms.md, step 3): no previous group pseudonyms.
     expect(beforeEnd.claims.groups).toEqual([v2.group]);
     expect(Object.keys(beforeEnd.claims).filter((k) => k.startsWith('previous'))).toEqual(['previous_sub']);
     expect(await userinfo(beforeEnd.accessToken)).toEqual({ sub: v2.sub, previous_sub: v1.sub, school: '12AB', grade: 8, groups: [v2.group], group_names: ['Groep 8A'] });

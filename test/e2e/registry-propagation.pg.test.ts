@@ -11,7 +11,7 @@ import { GatewayProcess } from '../helpers/gateway-process.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { redisUrl } from '../helpers/redis.js';
 
-// DESIGN.md section 2: a licence changed through the admin API of one gateway
+// docs/architecture.md: a licence changed through the admin API of one gateway
 // process changes the claims the next login releases at another process within
 // a second. Two real processes share PostgreSQL and Redis; the periodic refresh
 // is set to an hour, so only the change notice can carry the change in time.

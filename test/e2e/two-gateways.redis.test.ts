@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateKeys } from '../../src/cli/keys.js';
-import { get, postAssertion } from '../helpers/browser.js';
+import { get, loginCookieOf, postAssertion } from '../helpers/browser.js';
 import { makeWorld, PUPIL, TAAL_CB, type World } from '../helpers/fixture.js';
 import { TEST_SCRYPT } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
@@ -112,7 +112,7 @@ describe('two gateway processes sharing Redis, keys and master key', () => {
     expect(toSchool.status).toBe(303);
     const { payload } = await world.regenboog.readLoginRequest(toSchool.headers.get('location')!, { keys: await jwksOf(first) }, issuer);
     const assertion = await world.regenboog.assertion(PUPIL, { nonce: payload.nonce, aud: issuer });
-    const back = await postAssertion(on(second, payload.return_to).toString(), assertion);
+    const back = await postAssertion({ returnTo: on(second, payload.return_to).toString(), cookie: loginCookieOf(toSchool) }, assertion);
     expect(back.status).toBe(303);
     const callback = new URL(back.headers.get('location')!);
     expect(callback.searchParams.get('iss')).toBe(issuer);

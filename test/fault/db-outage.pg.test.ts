@@ -9,11 +9,11 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
-// DESIGN.md section 9: with the database unreachable, logins continue from the
+// docs/failure-behaviour.md: with the database unreachable, logins continue from the
 // snapshot and admin writes answer 503 with Retry-After; when it is back, admin
 // writes work again without a restart. The gateway reaches a real PostgreSQL
 // through a loopback proxy this test cuts and restores.
-// DESIGN.md section 7 bounds the first rule: a login whose disclosure is not
+// docs/privacy.md bounds the first rule: a login whose disclosure is not
 // yet in the ledger (a new pupil, client, claim set or day) cannot be recorded
 // while the database is away, so it fails closed; a release already recorded
 // today needs no write and goes on.
@@ -69,7 +69,7 @@ describe('database outage', () => {
 
     const during = await fullLogin(gateway, world.regenboog, lees, PUPIL);
     expect(during.claims.grade).toBe(8);
-    // Ready all the same: the database check is reported, not critical (issue 6).
+    // Ready all the same: the database check is reported, not critical .
     const ready = await get(`${gateway.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { kv: 'ok', snapshot: 'ok', database: 'unavailable' } });
@@ -89,7 +89,7 @@ describe('database outage', () => {
     const codesBefore = await codeKeys();
     const started = await lees.startLogin({ school_hint: world.regenboog.id });
     const step = await toSchool(gateway, world.regenboog, started.url);
-    const unrecorded = await postAssertion(step.returnTo, await world.regenboog.assertion({ ...PUPIL, sub: 'leerling-nieuw' }, { nonce: step.nonce, aud: gateway.url }));
+    const unrecorded = await postAssertion(step, await world.regenboog.assertion({ ...PUPIL, sub: 'leerling-nieuw' }, { nonce: step.nonce, aud: gateway.url }));
     expect(unrecorded.status).toBe(503);
     expect(unrecorded.headers.get('retry-after')).toBe('5');
     expect(unrecorded.headers.get('location')).toBeNull();

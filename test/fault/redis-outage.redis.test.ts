@@ -7,7 +7,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 import { DisposableRedis } from '../helpers/redis-server.js';
 import { fullLogin } from '../helpers/browser.js';
 
-// DESIGN.md section 9: Redis unreachable means logins fail closed with 503 and
+// docs/failure-behaviour.md: Redis unreachable means logins fail closed with 503 and
 // Retry-After; the process stays up and recovers by itself when Redis returns.
 // This suite stops and restarts a real redis-server of its own.
 
@@ -42,7 +42,7 @@ describe('Redis outage', () => {
     expect(authorize.headers.get('location')).toBeNull();
     expect(await authorize.text()).toContain('<code>temporarily_unavailable</code>');
 
-    const assertion = await postAssertion(step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
+    const assertion = await postAssertion(step, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
     expect(assertion.status).toBe(503);
     expect(assertion.headers.get('retry-after')).toBe('5');
     expect(assertion.headers.get('location')).toBeNull();

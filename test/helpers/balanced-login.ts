@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import type { TestKey } from './keys.js';
 import type { PupilClaims, TestSchool } from './test-school.js';
+import { loginCookieOf } from './browser.js';
 
 // A login through a load balancer in front of several gateway processes that
 // share Redis: every request goes to the backend the balancer picks at that
@@ -102,7 +103,9 @@ export function balancedLogin(world: LoginWorld, balancer: Balancer, record: (r:
 
     const assertion = await world.school.assertion(pupil, { nonce: loginRequest.nonce, aud: world.issuer });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const posted = await send('assertion', path(loginRequest.return_to), { method: 'POST', headers: form, body: new URLSearchParams({ assertion }).toString() });
+    // Through the browser that started the login: its login cookie (src/login/pending.ts).
+    const browser = { ...form, cookie: loginCookieOf(authorize) };
+    const posted = await send('assertion', path(loginRequest.return_to), { method: 'POST', headers: browser, body: new URLSearchParams({ assertion }).toString() });
     if (posted.status !== 303) throw new Error(`assertion: ${posted.status} ${await posted.text()}`);
     const code = new URL(posted.headers.get('location')!).searchParams.get('code')!;
 

@@ -34,13 +34,13 @@ export async function canaryLogins(
     const started = await publisher.startLogin({ school_hint: school.id, state: marks.state, nonce: marks.nonce });
     const step = await toSchool(gateway, school, started.url);
     const assertion = await school.assertion(pupil, { nonce: step.nonce, aud: gateway.url });
-    const res = await postAssertion(step.returnTo, assertion);
+    const res = await postAssertion(step, assertion);
     expect(res.status).toBe(303);
     const callback = new URL(res.headers.get('location')!);
     const code = callback.searchParams.get('code')!;
     const tokens = await publisher.finishLogin(callback, { ...started, state: marks.state, nonce: marks.nonce });
     expect((await get(`${gateway.url}/userinfo`, { authorization: `Bearer ${tokens.access_token}` })).status).toBe(200);
-    expect((await postAssertion(step.returnTo, assertion)).status).toBe(400);
+    expect((await postAssertion(step, assertion)).status).toBe(400);
     const replay = await postForm(`${gateway.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: publisher.redirectUri, code_verifier: started.verifier }, {
       authorization: marks.basicAuth,
     });

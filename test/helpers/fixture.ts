@@ -35,7 +35,7 @@ export async function makeWorld(): Promise<World> {
     leesKey,
     taalSecret,
     seed: {
-      schools: [regenboog.registration({ name: 'Basisschool De Regenboog' }), klimop.registration({ name: 'OBS De Klimop (Zwolle)' })],
+      schools: [regenboog.registration({ name: 'Basisschool De Regenboog', allowLaunch: true }), klimop.registration({ name: 'OBS De Klimop (Zwolle)', allowLaunch: true })],
       suppliers: [
         { id: 'uitgever-a', name: 'Uitgever A', keyVersion: 1 },
         { id: 'uitgever-b', name: 'Uitgever B', keyVersion: 1 },

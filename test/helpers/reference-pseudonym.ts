@@ -1,4 +1,4 @@
-// An independent implementation of DESIGN.md section 4, written from the text
+// An independent implementation of docs/pseudonyms.md, written from the text
 // with @noble/hashes (not node:crypto), to cross-check src/crypto and to
 // produce the published test vectors.
 import { hkdf } from '@noble/hashes/hkdf.js';

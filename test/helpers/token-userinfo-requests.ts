@@ -91,7 +91,7 @@ export async function issueCode(
 ): Promise<IssuedCode> {
   const started = await publisher.startLogin({ school_hint: school.id });
   const step = await toSchool(gateway, school, started.url);
-  const res = await postAssertion(step.returnTo, await school.assertion(pupil, { nonce: step.nonce, aud: gateway.url, now }));
+  const res = await postAssertion(step, await school.assertion(pupil, { nonce: step.nonce, aud: gateway.url, now }));
   expect(res.status).toBe(303);
   const callback = new URL(res.headers.get('location')!);
   const code = callback.searchParams.get('code');

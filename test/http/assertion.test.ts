@@ -10,8 +10,8 @@ import { testKey, type TestKey } from '../helpers/keys.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { TestSchool } from '../helpers/test-school.js';
 
-// POST /school/assertion under bad input: research/reliability.md section 7.1
-// cases 15-30 (and the replay and binding rules of DESIGN.md section 5). Every
+// POST /school/assertion under bad input: every rule of docs/school-assertion.md
+// (signature, algorithms, keys, claims, times, replay and binding). Every
 // refusal is a page (400, or 403 for no licence), never a redirect to the
 // publisher, and a refused assertion stores no code.
 
@@ -139,9 +139,9 @@ async function expectRefusedAtVerification({ forge, code, school = world.regenbo
   const step = await begin(school);
   const token = await forge(step);
   const before = kvKeys();
-  expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage(code));
+  expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage(code));
   expect(kvKeys()).toEqual(before);
-  const res = await postAssertion(step.returnTo, await genuine(step, school));
+  const res = await postAssertion(step, await genuine(step, school));
   expect(res.status).toBe(303);
   expect(new URL(res.headers.get('location')!).searchParams.get('code')).toBeTruthy();
 }
@@ -153,7 +153,7 @@ const runCases = (cases: RefusalCase[]) => it.each(cases.map((c) => [c.name, c] 
 describe('the test set-up itself', () => {
   it('logs in with the genuine assertion (so every refusal below is the mutation, not the set-up)', async () => {
     const step = await begin();
-    const res = await postAssertion(step.returnTo, await genuine(step));
+    const res = await postAssertion(step, await genuine(step));
     expect(res.status).toBe(303);
     const location = new URL(res.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(LEES_CB);
@@ -282,7 +282,7 @@ describe('case 21: explicit typing', () => {
     'typ %s is accepted (RFC 7515 section 4.1.9: case-insensitive, application/ optional)',
     async (typ) => {
       const step = await begin();
-      const res = await postAssertion(step.returnTo, await signed({}, { typ })(step));
+      const res = await postAssertion(step, await signed({}, { typ })(step));
       expect(res.status).toBe(303);
     },
   );
@@ -307,17 +307,17 @@ describe('case 22: issuer and school', () => {
     const step = await begin(world.regenboog);
     const codesBefore = codeKeys();
     const token = await world.klimop.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: clock.now() });
-    expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage('assertion_school_mismatch'));
+    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('assertion_school_mismatch'));
     expect(codeKeys()).toEqual(codesBefore);
   });
 
-  describe('an IdP registered for two schools, each with its own key (DESIGN.md section 5: a key registered for that school)', () => {
+  describe('an IdP registered for two schools, each with its own key (docs/school-assertion.md: a key registered for that school)', () => {
     it.each([
       ['90IJ', () => bestuurA],
       ['90IJ01', () => bestuurB],
     ] as const)('school %s logs in with its own key', async (_id, school) => {
       const step = await begin(school());
-      const res = await postAssertion(step.returnTo, await genuine(step, school()));
+      const res = await postAssertion(step, await genuine(step, school()));
       expect(await pageOf(res)).toMatchObject({ status: 303 });
     });
 
@@ -328,7 +328,7 @@ describe('case 22: issuer and school', () => {
       const step = await begin(school());
       const before = codeKeys();
       const token = await school().assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: clock.now(), key: other().key });
-      const page = await pageOf(await postAssertion(step.returnTo, token));
+      const page = await pageOf(await postAssertion(step, token));
       expect(page).toMatchObject({ status: 400, location: null, html: true });
       expect(page.code).toMatch(/^assertion_/);
       expect(codeKeys()).toEqual(before);
@@ -384,13 +384,13 @@ describe('case 24: time claims (30 s skew, lifetime at most 300 s)', () => {
     ['exp - iat exactly 300 s', -10, 290],
   ] as const)('%s: accepted', async (_name, iatOffset, expOffset) => {
     const step = await begin();
-    const res = await postAssertion(step.returnTo, await signed({ iat: nowS() + iatOffset, exp: nowS() + expOffset })(step));
+    const res = await postAssertion(step, await signed({ iat: nowS() + iatOffset, exp: nowS() + expOffset })(step));
     expect(res.status).toBe(303);
   });
 
   it('nbf 8 s in the future: accepted', async () => {
     const step = await begin();
-    const res = await postAssertion(step.returnTo, await signed({ nbf: nowS() + 8 })(step));
+    const res = await postAssertion(step, await signed({ nbf: nowS() + 8 })(step));
     expect(res.status).toBe(303);
   });
 });
@@ -432,14 +432,14 @@ describe('case 25 and the claim rules: jti, sub, role, nonce/target', () => {
     ['a student key of 128 characters after NFC (256 before)', 'e\u0301'.repeat(128)],
   ])('%s: accepted', async (_name, sub) => {
     const step = await begin();
-    const res = await postAssertion(step.returnTo, await signed({ sub })(step));
+    const res = await postAssertion(step, await signed({ sub })(step));
     expect(res.status).toBe(303);
   });
 
   it('target instead of nonce is a school-started launch: never a code, and a product without initiateLoginUri gets a page', async () => {
     const step = await begin();
     const before = codeKeys();
-    const res = await postAssertion(step.returnTo, await signed({ nonce: undefined, target: 'leesapp' })(step));
+    const res = await postAssertion(step, await signed({ nonce: undefined, target: 'leesapp' })(step));
     expect(await pageOf(res)).toEqual(refusedPage('launch_not_supported'));
     expect(codeKeys()).toEqual(before);
   });
@@ -449,28 +449,28 @@ describe('case 25: replay', () => {
   it('the same assertion posted twice: the second is assertion_replayed and stores no code', async () => {
     const step = await begin();
     const token = await genuine(step);
-    expect((await postAssertion(step.returnTo, token)).status).toBe(303);
+    expect((await postAssertion(step, token)).status).toBe(303);
     const before = codeKeys();
-    expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage('assertion_replayed'));
+    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('assertion_replayed'));
     expect(codeKeys()).toEqual(before);
   });
 
   it('a new assertion reusing a used jti, for a new pending login, is assertion_replayed', async () => {
     const first = await begin();
     const jti = randomUUID();
-    expect((await postAssertion(first.returnTo, await signed({ jti })(first))).status).toBe(303);
+    expect((await postAssertion(first, await signed({ jti })(first))).status).toBe(303);
     const second = await begin();
     const before = codeKeys();
-    expect(await pageOf(await postAssertion(second.returnTo, await signed({ jti })(second)))).toEqual(refusedPage('assertion_replayed'));
+    expect(await pageOf(await postAssertion(second, await signed({ jti })(second)))).toEqual(refusedPage('assertion_replayed'));
     expect(codeKeys()).toEqual(before);
   });
 
   it('jtis are per issuer: the same jti from another school\'s IdP is not a replay', async () => {
     const jti = randomUUID();
     const a = await begin(world.regenboog);
-    expect((await postAssertion(a.returnTo, await signed({ jti })(a))).status).toBe(303);
+    expect((await postAssertion(a, await signed({ jti })(a))).status).toBe(303);
     const b = await begin(world.klimop, taal);
-    const res = await postAssertion(b.returnTo, await world.klimop.assertion(PUPIL, { nonce: b.nonce, aud: gateway.url, now: clock.now(), claims: { jti } }));
+    const res = await postAssertion(b, await world.klimop.assertion(PUPIL, { nonce: b.nonce, aud: gateway.url, now: clock.now(), claims: { jti } }));
     expect(res.status).toBe(303);
   });
 
@@ -478,7 +478,7 @@ describe('case 25: replay', () => {
     const step = await begin();
     const token = await genuine(step);
     const before = codeKeys();
-    const responses = await Promise.all(Array.from({ length: 50 }, () => postAssertion(step.returnTo, token)));
+    const responses = await Promise.all(Array.from({ length: 50 }, () => postAssertion(step, token)));
     const outcomes = await Promise.all(responses.map(pageOf));
     const winners = outcomes.filter((o) => o.status === 303);
     expect(winners).toHaveLength(1);
@@ -492,16 +492,16 @@ describe('case 26: binding to the pending login', () => {
   it('a nonce that belongs to no pending login: login_expired, no code', async () => {
     const step = await begin();
     const before = codeKeys();
-    const res = await postAssertion(step.returnTo, await signed({ nonce: 'a-nonce-the-gateway-never-issued' })(step));
+    const res = await postAssertion(step, await signed({ nonce: 'a-nonce-the-gateway-never-issued' })(step));
     expect(await pageOf(res)).toEqual(refusedPage('login_expired'));
     expect(codeKeys()).toEqual(before);
   });
 
   it('a pending login completed once cannot be completed by a second, different, valid assertion: login_expired', async () => {
     const step = await begin();
-    expect((await postAssertion(step.returnTo, await genuine(step))).status).toBe(303);
+    expect((await postAssertion(step, await genuine(step))).status).toBe(303);
     const before = codeKeys();
-    const res = await postAssertion(step.returnTo, await signed({ sub: 'another-pupil' })(step));
+    const res = await postAssertion(step, await signed({ sub: 'another-pupil' })(step));
     expect(await pageOf(res)).toEqual(refusedPage('login_expired'));
     expect(codeKeys()).toEqual(before);
   });
@@ -511,7 +511,7 @@ describe('case 26: binding to the pending login', () => {
     clock.advance(301_000);
     try {
       const before = codeKeys();
-      const res = await postAssertion(step.returnTo, await genuine(step));
+      const res = await postAssertion(step, await genuine(step));
       expect(await pageOf(res)).toEqual(refusedPage('login_expired'));
       expect(codeKeys()).toEqual(before);
     } finally {
@@ -523,7 +523,7 @@ describe('case 26: binding to the pending login', () => {
     const step = await begin();
     clock.advance(290_000);
     try {
-      expect((await postAssertion(step.returnTo, await genuine(step))).status).toBe(303);
+      expect((await postAssertion(step, await genuine(step))).status).toBe(303);
     } finally {
       clock.advance(-290_000);
     }
@@ -613,7 +613,7 @@ describe('cases 28-29: malformed and oversized tokens', () => {
   it('an assertion field of 14 KiB in a body under 16 KiB: 400 assertion_malformed, nothing stored', async () => {
     const step = await begin();
     const before = kvKeys();
-    const res = await postAssertion(step.returnTo, `${await genuine(step)}${'A'.repeat(14 * 1024)}`);
+    const res = await postAssertion(step, `${await genuine(step)}${'A'.repeat(14 * 1024)}`);
     expect(await pageOf(res)).toEqual(refusedPage('assertion_malformed'));
     expect(kvKeys()).toEqual(before);
   });
@@ -646,7 +646,7 @@ describe('how the assertion arrives: content types and the form field', () => {
     expect(await pageOf(await send(step, step.returnTo))).toEqual(refusedPage('assertion_malformed'));
     expect(kvKeys()).toEqual(before);
     // The pending login is untouched: the proper form post still completes it.
-    expect((await postAssertion(step.returnTo, await genuine(step))).status).toBe(303);
+    expect((await postAssertion(step, await genuine(step))).status).toBe(303);
   });
 
   it.each([
@@ -671,11 +671,11 @@ describe('how the assertion arrives: content types and the form field', () => {
     expect(res.status).toBeLessThan(500);
     expect(res.headers.get('location')).toBeNull();
     // The assertion was not consumed: posting it still works.
-    expect((await postAssertion(step.returnTo, token)).status).toBe(303);
+    expect((await postAssertion(step, token)).status).toBe(303);
   });
 });
 
-describe('licence check after a valid assertion (DESIGN.md section 7)', () => {
+describe('licence check after a valid assertion (docs/privacy.md)', () => {
   it.each([
     ['a pupil whose only group is outside the licence scope (6b, grade 6)', { ...PUPIL, groups: [{ key: '6b', name: 'Groep 6B', grade: 6 }] }],
     ['a pupil without groups', { ...PUPIL, groups: [] }],
@@ -684,21 +684,21 @@ describe('licence check after a valid assertion (DESIGN.md section 7)', () => {
     const step = await begin(world.regenboog, reken);
     const before = codeKeys();
     const token = await world.regenboog.assertion(pupil, { nonce: step.nonce, aud: gateway.url, now: clock.now() });
-    expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage('no_licence', 403));
+    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('no_licence', 403));
     expect(codeKeys()).toEqual(before);
   });
 
   it('a pupil in grade 7 by the top-level grade claim is in scope', async () => {
     const step = await begin(world.regenboog, reken);
     const token = await world.regenboog.assertion({ ...PUPIL, groups: [{ key: '6b', name: 'Groep 6/7', grade: 6 }], grade: 7 }, { nonce: step.nonce, aud: gateway.url, now: clock.now() });
-    expect((await postAssertion(step.returnTo, token)).status).toBe(303);
+    expect((await postAssertion(step, token)).status).toBe(303);
   });
 
   it('a school with no licence at all for the client: 403 no_licence', async () => {
     const step = await begin(world.klimop, reken);
     const before = codeKeys();
     const token = await world.klimop.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: clock.now() });
-    expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage('no_licence', 403));
+    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('no_licence', 403));
     expect(codeKeys()).toEqual(before);
   });
 });
@@ -718,7 +718,7 @@ describe('school signing algorithms that work', () => {
   it('an Ed25519 key registered as EdDSA also verifies a token whose header says Ed25519 (RFC 9864)', async () => {
     const step = await begin(eddsa);
     const token = await eddsa.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: clock.now(), header: { alg: 'Ed25519' } });
-    expect((await postAssertion(step.returnTo, token)).status).toBe(303);
+    expect((await postAssertion(step, token)).status).toBe(303);
   });
 
   it('a school registered with a 1024-bit RSA key cannot log anyone in: refused at registration or a 400 page, never 503 or 500', async () => {
@@ -741,7 +741,7 @@ describe('school signing algorithms that work', () => {
       const header = b64u(JSON.stringify({ alg: 'RS256', kid, typ: 'school-assertion+jwt' }));
       const payload = b64u(JSON.stringify({ iss: weak.issuer, aud: second.url, iat: now, exp: now + 120, jti: randomUUID(), school: '24KL', role: 'student', sub: PUPIL.sub, nonce: step.nonce }));
       const signature = b64u(nodeSign('sha256', Buffer.from(`${header}.${payload}`), privateKey));
-      const page = await pageOf(await postAssertion(step.returnTo, `${header}.${payload}.${signature}`));
+      const page = await pageOf(await postAssertion(step, `${header}.${payload}.${signature}`));
       expect(page).toMatchObject({ status: 400, location: null, html: true });
       expect(page.code).toMatch(/^assertion_/);
     } finally {
@@ -750,12 +750,12 @@ describe('school signing algorithms that work', () => {
   });
 });
 
-describe('logging of refusals (DESIGN.md section 9)', () => {
+describe('logging of refusals (docs/failure-behaviour.md)', () => {
   it('a refusal logs its code once and never the assertion, the student key or the nonce', async () => {
     const step = await begin();
     const from = gateway.logs.length;
     const token = await signed({ aud: 'https://other-broker.example', sub: 'canary-student-key-93817' })(step);
-    expect(await pageOf(await postAssertion(step.returnTo, token))).toEqual(refusedPage('assertion_wrong_audience'));
+    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('assertion_wrong_audience'));
     const lines = gateway.logs.slice(from);
     expect(lines.filter((l) => l.includes('"assertion_wrong_audience"'))).toHaveLength(1);
     for (const secret of [token, token.split('.')[1]!, token.split('.')[2]!, 'canary-student-key-93817', step.nonce]) {

@@ -2,14 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemoryKv } from '../../src/store/memory-kv.js';
-import { postAssertion } from '../helpers/browser.js';
+import { loginCookieOf, postAssertion } from '../helpers/browser.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import type { TestSchool } from '../helpers/test-school.js';
 
-// Negative and edge cases of GET|POST /authorize (research/reliability.md
-// section 6.2 and section 7.1 cases 1-13, DESIGN.md section 6). Until the
+// Negative and edge cases of GET|POST /authorize (docs/openid-connect.md:
+// redirect URI fuzzing, PKCE, parameters, prompt, school_hint). Until the
 // client and its redirect URI are verified every error is a 400 page; after
 // that it is a 303 back to the client with error, state and iss.
 
@@ -150,7 +150,7 @@ async function expectSchoolLogin(outcome: Outcome, school: TestSchool = world.re
   expect(payload.return_to).toBe(`${gw.url}/school/assertion`);
   expect(added).toHaveLength(1);
   expect(added[0]).toMatch(/^txn:/);
-  return payload;
+  return { ...payload, cookie: loginCookieOf(res) };
 }
 
 function seedWithQueryClient(w: World) {
@@ -481,7 +481,7 @@ describe('state and nonce length (case 9)', () => {
     expect([state.length, nonce.length]).toEqual([512, 384]);
     const code_challenge = createHash('sha256').update(verifier).digest('base64url');
     const login = await expectSchoolLogin(await authorize(entries({ state, nonce, code_challenge })));
-    const back = await postAssertion(login.return_to, await world.regenboog.assertion(PUPIL, { nonce: login.nonce, aud: gateway.url }));
+    const back = await postAssertion({ returnTo: login.return_to, cookie: login.cookie }, await world.regenboog.assertion(PUPIL, { nonce: login.nonce, aud: gateway.url }));
     expect(back.status).toBe(303);
     const callback = new URL(back.headers.get('location')!);
     expect(callback.searchParams.getAll('state')).toEqual([state]);
@@ -620,7 +620,7 @@ describe('security headers', () => {
   });
 });
 
-describe('methods (research/reliability.md case 88)', () => {
+describe('methods (RFC 9110 section 15.5.6)', () => {
   it.each([
     ['PUT', '/authorize', 'GET, POST'],
     ['DELETE', '/token', 'POST'],

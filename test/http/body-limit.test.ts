@@ -45,8 +45,8 @@ describe('oversized bodies at /token and /school/assertion', () => {
   });
 
   const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const post = (path: string, body: string) =>
-    call(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const post = (path: string, body: string, cookie = '') =>
+    call(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body });
   const padding = 'x'.repeat(17 * 1024);
 
   it('an oversized assertion body: a 413 assertion_malformed page, and no signature verification ran', async () => {
@@ -54,12 +54,12 @@ describe('oversized bodies at /token and /school/assertion', () => {
     const step = await toSchool(gateway, world.regenboog, (await reken.startLogin({ school_hint: '12AB' })).url);
     const assertion = await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url });
     const before = hits;
-    const refused = await post('/school/assertion', form({ assertion, padding }));
+    const refused = await post('/school/assertion', form({ assertion, padding }), step.cookie);
     expect(refused.status).toBe(413);
     expect(refused.text).toContain('<code>assertion_malformed</code>');
     expect(hits).toBe(before);
     // The same assertion in a body of ordinary size is verified: the school's keys are fetched, the login goes on.
-    const accepted = await post('/school/assertion', form({ assertion }));
+    const accepted = await post('/school/assertion', form({ assertion }), step.cookie);
     expect(accepted.status).toBe(303);
     expect(hits).toBe(before + 1);
   });

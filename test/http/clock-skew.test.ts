@@ -30,7 +30,7 @@ async function schoolAnswers(aheadS: number) {
   const started = await reken.startLogin({ school_hint: '12AB' });
   const step = await toSchool(gateway, world.regenboog, started.url);
   const schoolNow = clock.now() + aheadS * 1000;
-  return postAssertion(step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: schoolNow }));
+  return postAssertion(step, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: schoolNow }));
 }
 
 describe('a school whose clock is ahead of the broker\'s', () => {

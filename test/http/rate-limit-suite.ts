@@ -121,7 +121,7 @@ export function defineRateLimitSuite(makeKv: KvFactory) {
       await fullLogin(gateway, world.regenboog, reken, PUPIL);
       const started = await reken.startLogin({ school_hint: world.regenboog.id });
       const step = await toSchool(gateway, world.regenboog, started.url);
-      const refused = await postAssertion(step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
+      const refused = await postAssertion(step, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
       expect(refused.status).toBe(429);
       expect(refused.headers.get('location')).toBeNull();
       expect(await refused.text()).toContain('<code>too_many_requests</code>');

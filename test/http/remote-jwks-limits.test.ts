@@ -77,7 +77,7 @@ afterAll(async () => {
 async function schoolLoginStatus(gateway: TestGateway, school: TestSchool, publisher: TestPublisher) {
   const started = await publisher.startLogin({ school_hint: school.id });
   const step = await toSchool(gateway, school, started.url);
-  return postAssertion(step.returnTo, await school.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
+  return postAssertion(step, await school.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
 }
 
 describe('what a remote JWKS may be: size and content type (any NODE_ENV)', () => {

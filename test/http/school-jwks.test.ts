@@ -10,10 +10,9 @@ import { testKey, type TestKey } from '../helpers/keys.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { TestSchool } from '../helpers/test-school.js';
 
-// A school registered with `jwksUri` instead of inline keys (DESIGN.md
-// section 5): the gateway fetches the school's JWKS, refetches on an unknown
-// kid at most once per 30 s cooldown (research/reliability.md cases 19 and
-// 57), and answers 503 school_unavailable when the JWKS cannot be fetched.
+// A school registered with `jwksUri` instead of inline keys
+// (docs/registrations.md, Keys): the gateway fetches the school's JWKS, refetches on an unknown
+// kid at most once per 30 s cooldown, and answers 503 school_unavailable when the JWKS cannot be fetched.
 //
 // The remote key sets (src/outbound/remote-keys.ts) read Date.now(), so the cooldown is
 // passed by shifting Date.now() forward (the gateway's clock and the test school read it too).
@@ -164,12 +163,12 @@ describe('a school with a remote JWKS (sequential: the cache state carries over)
     shift += 31_000; // past the 30 s cooldown since the last fetch
     const before = jwks.count('/jwks');
     const step = await begin(remote);
-    const res = await postAssertion(step.returnTo, await assertionFor(remote, step, rotated));
+    const res = await postAssertion(step, await assertionFor(remote, step, rotated));
     expect(res.status).toBe(303);
     expect(jwks.count('/jwks')).toBe(before + 1);
     // The new key keeps working without further fetches.
     const again = await begin(remote);
-    expect((await postAssertion(again.returnTo, await assertionFor(remote, again, rotated))).status).toBe(303);
+    expect((await postAssertion(again, await assertionFor(remote, again, rotated))).status).toBe(303);
     expect(jwks.count('/jwks')).toBe(before + 1);
   });
 
@@ -179,15 +178,15 @@ describe('a school with a remote JWKS (sequential: the cache state carries over)
     const step = await begin(remote);
     const kvBefore = kvKeys();
     const forge = async () => assertionFor(remote, step, await testKey('ES256', `unknown-${Math.random().toString(36).slice(2)}`));
-    const together = await Promise.all(Array.from({ length: 20 }, async () => pageOf(await postAssertion(step.returnTo, await forge()))));
+    const together = await Promise.all(Array.from({ length: 20 }, async () => pageOf(await postAssertion(step, await forge()))));
     const oneByOne = [];
-    for (let i = 0; i < 20; i++) oneByOne.push(await pageOf(await postAssertion(step.returnTo, await forge())));
+    for (let i = 0; i < 20; i++) oneByOne.push(await pageOf(await postAssertion(step, await forge())));
     expect([...together, ...oneByOne]).toEqual(Array.from({ length: 40 }, () => refusedPage('assertion_unknown_key')));
     expect(jwks.count('/jwks') - before).toBeLessThanOrEqual(1);
     expect(kvKeys()).toEqual(kvBefore);
     // The pending login survived all of it; the school's own key completes it, with no further fetch.
     const fetchesSoFar = jwks.count('/jwks');
-    expect((await postAssertion(step.returnTo, await assertionFor(remote, step))).status).toBe(303);
+    expect((await postAssertion(step, await assertionFor(remote, step))).status).toBe(303);
     expect(jwks.count('/jwks')).toBe(fetchesSoFar);
   });
 });
@@ -196,7 +195,7 @@ describe('a school whose JWKS cannot be fetched: 503 school_unavailable, nothing
   async function expectUnavailable(school: TestSchool): Promise<SchoolStep> {
     const step = await begin(school);
     const before = kvKeys();
-    const res = await postAssertion(step.returnTo, await assertionFor(school, step));
+    const res = await postAssertion(step, await assertionFor(school, step));
     expect(await pageOf(res)).toEqual(refusedPage('school_unavailable', 503));
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(kvKeys()).toEqual(before);
@@ -232,11 +231,11 @@ describe('a school whose JWKS cannot be fetched: 503 school_unavailable, nothing
     jwks.flakyUp = true;
     // Within the failure cooldown the gateway does not hammer the school's endpoint.
     const fetches = jwks.count('/jwks-flaky');
-    const early = await postAssertion(step.returnTo, await assertionFor(flaky, step));
+    const early = await postAssertion(step, await assertionFor(flaky, step));
     expect(early.status).toBe(503);
     expect(jwks.count('/jwks-flaky')).toBe(fetches);
     shift += 5_001;
-    const res = await postAssertion(step.returnTo, await assertionFor(flaky, step));
+    const res = await postAssertion(step, await assertionFor(flaky, step));
     expect(res.status).toBe(303);
     expect(new URL(res.headers.get('location')!).searchParams.get('code')).toBeTruthy();
   });

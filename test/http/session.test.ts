@@ -3,11 +3,11 @@ import type { MemoryKv } from '../../src/store/memory-kv.js';
 import { TestClock } from '../helpers/clock.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { makeWorld, PUPIL, REKEN_CB, REKEN_LAUNCH, TAAL_CB, type World } from '../helpers/fixture.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import type { TestSchool } from '../helpers/test-school.js';
 
-// The SSO session (issue 3): one school login, then every licensed product
+// The SSO session : one school login, then every licensed product
 // opens from the same browser until the session ends. Real HTTP, the real
 // app, a cookie jar standing in for the browser, openid-client as publishers.
 
@@ -277,6 +277,23 @@ describe('school-started launch (target instead of nonce)', () => {
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('no_licence');
     expect(jar.cookies.has('pgw_session')).toBe(false);
+  });
+
+  it('a school that has not turned launch on (allowLaunch, off by default): the 403 page launch_not_allowed, and no session', async () => {
+    const seed = structuredClone(world.seed) as { schools: Record<string, unknown>[] };
+    delete seed.schools[0]!.allowLaunch;
+    const off = await startGateway({ seed });
+    try {
+      const jar = new CookieJar();
+      const assertion = await world.regenboog.assertion(PUPIL, { aud: off.url, claims: { target: 'rekenapp' } });
+      const res = await jar.post(`${off.url}/school/assertion`, { assertion });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('<code>launch_not_allowed</code>');
+      expect(jar.cookies.size).toBe(0);
+      expect(stateKeys(off.kv).filter((k) => k.startsWith('sess:'))).toEqual([]);
+    } finally {
+      await off.close();
+    }
   });
 });
 

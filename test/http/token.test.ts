@@ -24,9 +24,8 @@ import {
   type IssuedCode,
 } from '../helpers/token-userinfo-requests.js';
 
-// Negative tests of POST /token through the front door (research/reliability.md
-// section 7.1 cases 31-40, section 7.4 cases 73, 74 and 76; DESIGN.md section 6
-// and Contract details).
+// Negative tests of POST /token through the front door (docs/openid-connect.md:
+// client authentication, code redemption, replay and its revocation).
 
 /** A fourth client whose secret has characters that RFC 6749 section 2.3.1 form-encoding changes. */
 const SPELL_SECRET = 'spell secret: a+b %25 c/d & e=f ü 0123456789';
@@ -123,7 +122,7 @@ describe('client authentication that succeeds', () => {
     { name: 'private_key_jwt ES256 (rekenapp), aud = issuer', publisher: () => reken, request: async (c) => ({ form: { ...codeForm(c), ...(await rekenAuth()) } }) },
     { name: 'private_key_jwt EdDSA (leesapp)', publisher: () => lees, request: async (c) => ({ form: { ...codeForm(c), ...(await leesAuth()) } }) },
     {
-      name: 'aud = the token endpoint URL (DESIGN.md: issuer or token endpoint)',
+      name: 'aud = the token endpoint URL (docs/openid-connect.md: issuer or token endpoint)',
       publisher: () => reken,
       request: async (c) => ({ form: { ...codeForm(c), ...(await rekenAuth({ aud: tokenUrl })) } }),
     },

@@ -8,7 +8,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 import { call, issueCode, type HttpResult } from '../helpers/token-userinfo-requests.js';
 
 // GET and POST /userinfo through the front door (OIDC Core section 5.3,
-// RFC 6750 sections 2.1 and 3; DESIGN.md section 6: the same released claims).
+// RFC 6750 sections 2.1 and 3; docs/openid-connect.md: the same released claims).
 
 let world: World;
 let clock: TestClock;

@@ -11,6 +11,7 @@ import { freePort } from '../helpers/net.js';
 import { buildDist, logEntries, startProcess, type GatewayProcess } from '../helpers/process-gateway.js';
 import { DisposableRedis } from '../helpers/redis-server.js';
 import { freshPgDatabase } from '../helpers/db.js';
+import { loginCookieOf } from '../helpers/browser.js';
 
 // Issue 6, graceful shutdown, with real processes: gateways built as the image
 // runs them, sharing one Redis, behind a load balancer played by this test.
@@ -78,7 +79,7 @@ describe('graceful shutdown', () => {
 
     // A request the gateway has accepted (it answered 100 Continue), whose body is still to come,
     // and a keep-alive connection that sits idle after its one answer.
-    const inFlight = await openRequest(port, new URL(returnTo).pathname, body.length);
+    const inFlight = await openRequest(port, new URL(returnTo).pathname, body.length, loginCookieOf(authorize));
     const idle = await idleKeepAlive(port);
     const idleClosed = new Promise<string>((resolve) => {
       let after = '';
@@ -200,10 +201,10 @@ async function pollUntil<T>(probe: () => Promise<T | undefined>): Promise<T> {
 }
 
 /** Send a form POST's head with Expect: 100-continue; resolves once the server has taken the request. */
-function openRequest(port: number, path: string, length: number): Promise<Socket> {
+function openRequest(port: number, path: string, length: number, cookie: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\nCookie: ${cookie}\r\nExpect: 100-continue\r\n\r\n`);
     });
     socket.once('error', reject);
     socket.once('data', (chunk: Buffer) => {

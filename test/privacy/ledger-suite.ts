@@ -7,7 +7,7 @@ import { MemoryKv } from '../../src/store/memory-kv.js';
 import { TestClock } from '../helpers/clock.js';
 import type { TestDb } from '../helpers/db.js';
 
-// The disclosure ledger (issue 5, DESIGN.md section 7) against a real
+// The disclosure ledger (docs/privacy.md) against a real
 // database: durable before record() resolves, one row per (pupil, client,
 // claim set, day), repeats counted without a write, new rows group-committed,
 // failures surfaced as UnavailableError with nothing marked.

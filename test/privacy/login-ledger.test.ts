@@ -7,7 +7,7 @@ import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js
 import { TestPublisher } from '../helpers/publisher.js';
 import { referencePseudonyms } from '../helpers/reference-pseudonym.js';
 
-// DESIGN.md section 7 on the login path: every release is handed to the
+// docs/privacy.md on the login path: every release is handed to the
 // ledger as (student ref, school, client, supplier, claim names, day) before
 // the code exists, and a release the ledger refuses does not happen.
 
@@ -28,7 +28,7 @@ describe('the login records its disclosure', () => {
     gateway.ledger!.recorded.length = 0;
   });
 
-  it('records the student ref (DESIGN.md section 3), client, supplier, exactly the released claim names and the day', async () => {
+  it('records the student ref (docs/pseudonyms.md), client, supplier, exactly the released claim names and the day', async () => {
     const { claims } = await fullLogin(gateway, world.regenboog, reken, PUPIL);
     const ref = referencePseudonyms({ master, school: '12AB', studentKey: PUPIL.sub, supplier: 'uitgever-a', version: 1, group: '8a', N: 2, r: 1, p: 1 }).ref;
     expect(gateway.ledger!.recorded).toEqual([
@@ -45,7 +45,7 @@ describe('the login records its disclosure', () => {
     const step = await toSchool(gateway, world.regenboog, started.url);
     const before = stateKeys(gateway.kv).filter((k) => k.startsWith('code:'));
     gateway.ledger!.failing = true;
-    const res = await postAssertion(step.returnTo, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
+    const res = await postAssertion(step, await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url }));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.headers.get('location')).toBeNull();

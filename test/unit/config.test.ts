@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
 import { redisTarget } from '../../src/store/open-kv.js';
 
-describe('configuration (DESIGN.md section 10)', () => {
+describe('configuration (docs/registrations.md)', () => {
   it('runs on embedded defaults with an empty environment', () => {
     const cfg = loadConfig({});
     expect(cfg).toMatchObject({ HOST: '127.0.0.1', PORT: 3000, ISSUER: 'http://localhost:3000', DATA_DIR: './data', PSEUDONYM_SCRYPT_N: 32768 });

@@ -26,7 +26,7 @@ const VECTORS = [
     ref: 'a19ab1ff6ffc4bda9ed84e6ff0077904e199a1b78e0676a3a9825bfa18b88233' },
 ];
 
-describe('pseudonym derivation (DESIGN.md section 4)', () => {
+describe('pseudonym derivation (docs/pseudonyms.md)', () => {
   const keys = createKeySchedule(MASTER);
 
   it.each(VECTORS)('matches the published vector for $school / $supplier v$version', async (v) => {

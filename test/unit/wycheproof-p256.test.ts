@@ -145,6 +145,7 @@ function buildVectors(): Vector[] {
 const school = (jwk: Record<string, string>): AssertionSchool => ({
   id: '12AB',
   name: 'Wycheproof',
+  allowLaunch: false,
   login: { kind: 'assertion', issuer: ISSUER, loginUrl: `${ISSUER}/login`, keys: createLocalJWKSet({ keys: [jwk] }) },
 });
 

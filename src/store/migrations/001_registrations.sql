@@ -1,4 +1,4 @@
--- Registrations, licences, admin tokens and audit events (DESIGN.md sections 7, 8, 10).
+-- Registrations, licences, admin tokens and audit events (docs/registrations.md, docs/privacy.md).
 -- Each registration is kept as the document the admin API and seed file use
 -- (a jsonb column), with the keys the rules need as real columns.
 -- Client secrets are never stored: a client document carries only secretHash.

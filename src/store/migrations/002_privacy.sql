@@ -1,6 +1,6 @@
--- Privacy rights and accountability (DESIGN.md section 7): the disclosure
+-- Privacy rights and accountability (docs/privacy.md): the disclosure
 -- ledger and parents' objections. A pupil is named only by the student ref
--- (DESIGN.md section 3, lower-case hex HMAC); never by the school's key, and
+-- (docs/pseudonyms.md, lower-case hex HMAC); never by the school's key, and
 -- no attribute value is ever stored, only claim names.
 
 -- One row per (pupil, client, released claim set, school day), with how often
