@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import formBody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { registerAdmin } from './admin/index.js';
+import { answerFrameworkError } from './admin/problem.js';
 import { registerAuthorize } from './oidc/authorize.js';
 import { registerDiscovery } from './oidc/discovery.js';
 import { registerToken } from './oidc/token.js';
@@ -12,6 +13,7 @@ import { registerLoadShedding } from './ops/load-shedding.js';
 import { listenMetrics, registerMetricsRoute } from './ops/metrics.js';
 import { registerDraining } from './ops/shutdown.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
+import { serverTimeouts } from './ops/http-timeouts.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
@@ -39,6 +41,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Forwarded-* count only from the configured proxies; the issuer never comes from a header.
     trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
     return503OnClosing: true,
+    frameworkErrors: answerFrameworkError,
+    ...serverTimeouts(config),
     // One line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   });

@@ -64,7 +64,8 @@ export const envSchema = z.object({
     PORT: intFromEnv(3000, 0, 65535),
     ISSUER: z
       .url({ protocol: /^https?$/ })
-      .refine((raw) => new URL(raw).protocol === 'https:' || LOOPBACK.has(new URL(raw).hostname), {
+      // A value that is no URL at all is reported by z.url() above; zod runs this refinement anyway.
+      .refine((raw) => { const url = URL.parse(raw); return !url || url.protocol === 'https:' || LOOPBACK.has(url.hostname); }, {
         message: 'must be https (http only on loopback hosts)',
       })
       .refine((raw) => !raw.includes('?') && !raw.includes('#') && !raw.endsWith('/'), {
@@ -79,6 +80,9 @@ export const envSchema = z.object({
     REDIS_CLUSTER_NODES: redisNodes.optional(),
     REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().min(1).optional(),
+    // How long one Redis command may wait for its answer. The first command past it drops the
+    // stalled connection, so every request waiting on Redis answers 503 at once (docs/operations.md).
+    REDIS_COMMAND_TIMEOUT_MS: intFromEnv(1_000, 50, 60_000),
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . - (no hash tag: keys must spread over a Cluster)' }).default('pgw:'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
@@ -114,6 +118,12 @@ export const envSchema = z.object({
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),
     METRICS_TOKEN: bearerToken.optional(),
+    // Slow and idle clients (docs/operations.md): the request head must arrive within the
+    // headers timeout and the whole request within the request timeout (else 408 and close); a
+    // connection on which nothing moves for the idle timeout is closed.
+    HTTP_HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100, 120_000),
+    HTTP_REQUEST_TIMEOUT_MS: intFromEnv(30_000, 100, 600_000),
+    HTTP_IDLE_TIMEOUT_MS: intFromEnv(72_000, 100, 600_000),
     SHUTDOWN_DRAIN_MS: intFromEnv(0, 0, 300_000),
     SHUTDOWN_TIMEOUT_MS: intFromEnv(10_000, 1_000, 600_000),
     // Privacy rights (docs/privacy.md): repeated releases are counted into the ledger this
@@ -164,6 +174,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.success && parsed.data.SHUTDOWN_DRAIN_MS >= parsed.data.SHUTDOWN_TIMEOUT_MS) {
     problems.push('SHUTDOWN_DRAIN_MS: must be shorter than SHUTDOWN_TIMEOUT_MS (the drain is part of the bounded shutdown)');
+  }
+  if (parsed.success && parsed.data.HTTP_HEADERS_TIMEOUT_MS > parsed.data.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the head is part of the request)');
   }
   if (parsed.success && parsed.data.METRICS_PORT && parsed.data.METRICS_PORT === parsed.data.PORT) {
     problems.push('METRICS_PORT: must differ from PORT');

@@ -86,7 +86,7 @@ export function createServices(deps: ServiceDeps): Services {
     deps.roots ??
     createRootCache(deps.keys, kv, {
       cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
-      onKvError: (err) => logger.warn({ err }, 'pseudonym cache unavailable, computing'),
+      onKvError: (err) => logger.warn({ err }, 'pseudonym root not cached in the KV; the next lookup computes it again'),
     });
   const lifecycle = deps.lifecycle ?? new Lifecycle();
   const db = deps.durable && reportDbErrors(deps.durable.db, (operation) => metrics.dbError(operation));

@@ -24,6 +24,7 @@ import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
+import { refuseUnstorableText } from './stored-text.js';
 
 // The admin API (README, Admin API; docs/errors.md for its problems) under /admin/v1, in its own scope: the
 // zod compilers, the problem+json error handler, the rate limit and the
@@ -64,6 +65,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     requireAccessRules(scope, ADMIN_PREFIX, routes);
     // Counted by address before the body is read, through the KV (shared by every instance on Redis).
     scope.addHook('onRequest', limitByAddress(ctx.rates, perMinute('admin', ctx.config.RATE_LIMIT_ADMIN_PER_MIN)));
+    scope.addHook('preHandler', refuseUnstorableText);
     await scope.register(swagger, {
       openapi: {
         openapi: '3.1.0',

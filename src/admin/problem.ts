@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { GatewayError, toGatewayError, UnavailableError, type ErrorCode, type ProblemCode } from '../errors.js';
 import { ConstraintError } from '../store/db.js';
@@ -80,6 +80,16 @@ const fieldName = (where: string, instancePath: string): string => {
   const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
   return where === 'body' ? path || '(body)' : `${where}.${path}`;
 };
+
+/**
+ * Fastify's refusals before a route is found: a path parameter that is not
+ * valid percent-encoded UTF-8, or longer than the router takes (414). Only the
+ * admin API has path parameters, so these are admin problems (fastify's
+ * `frameworkErrors` option, set in src/app.ts).
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(reply, new Problem('invalid_request', err.statusCode === 414 ? 414 : 400, 'The request is malformed'));
+}
 
 export function registerProblemHandling(scope: FastifyInstance): void {
   scope.setErrorHandler((err, request, reply) => {

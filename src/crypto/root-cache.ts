@@ -37,12 +37,11 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
   const reportKvError = options.onKvError ?? (() => undefined);
 
   async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
-    // The cache may fail open: a miss only costs CPU, and the derivation is the
-    // same either way (docs/failure-behaviour.md).
-    const cached = await kv.get(rootKvKey(cacheKey)).catch((err: unknown) => {
-      reportKvError(err);
-      return null;
-    });
+    // A read that fails is no miss: the KV is unavailable (down, or stalled past the command
+    // timeout), and every caller needs it next anyway (a login for its code, a resolution job
+    // for its result). Failing here spares a scrypt run whose result could only be thrown
+    // away, and keeps the request within its Redis bound (src/store/redis-kv.ts).
+    const cached = await kv.get(rootKvKey(cacheKey));
     if (cached) {
       const root = Buffer.from(cached, 'base64url');
       if (root.length === 32) {
@@ -53,6 +52,8 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
     stats.scryptInFlight++;
     const root = await rootOf(keys, input, options.cost).finally(() => stats.scryptInFlight--);
     stats.computed++;
+    // A write may fail open (a full Redis refuses writes but still reads): the root is right
+    // either way, and only the next process's lookup costs a scrypt run again.
     await kv.set(rootKvKey(cacheKey), root.toString('base64url'), kvTtl).catch(reportKvError);
     return root;
   }

@@ -17,6 +17,7 @@ export async function openKv(config: Config): Promise<Kv> {
   if (!target) return new MemoryKv();
   return RedisKv.open(target, {
     keyPrefix: config.REDIS_KEY_PREFIX,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     ...(config.REDIS_USERNAME === undefined ? {} : { username: config.REDIS_USERNAME }),
     ...(config.REDIS_PASSWORD === undefined ? {} : { password: config.REDIS_PASSWORD }),
   });

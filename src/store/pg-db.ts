@@ -12,6 +12,13 @@ const types = {
     oid === (pg.types.builtins.DATE as number) ? keepText : (pg.types.getTypeParser(oid, format as 'text') as unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+interface HeldClient {
+  readonly client: pg.PoolClient;
+  /** Set once the connection failed while held: it must not be reused. */
+  broken: Error | undefined;
+  readonly onError: (err: Error) => void;
+}
+
 export class PgDb implements Db {
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -35,15 +42,12 @@ export class PgDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw classifyDbError(err);
-    }
+    const held = await this.checkOut();
+    const { client } = held;
     const tx: Queryable = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => {
         try {
+          if (held.broken) throw held.broken;
           return (await client.query(sql, params as unknown[])).rows as R[];
         } catch (err) {
           throw classifyDbError(err);
@@ -53,19 +57,44 @@ export class PgDb implements Db {
         await tx.query(sql);
       },
     };
-    let broken: Error | undefined;
     try {
       await tx.query('BEGIN');
       const result = await fn(tx);
       await tx.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      if (!held.broken) await client.query('ROLLBACK').catch((rollbackErr: Error) => (held.broken = rollbackErr));
       throw err;
     } finally {
-      // A connection that could not roll back is discarded, not reused.
-      client.release(broken);
+      client.off('error', held.onError);
+      // A connection that broke or could not roll back is discarded, not reused.
+      client.release(held.broken);
     }
+  }
+
+  /**
+   * A client of the pool, heard while held. pg-pool removes its own error listener while a
+   * client is checked out; a connection that ends then (the backend terminated, the TCP
+   * connection reset) emits 'error', which unheard would end the process. Heard, it marks the
+   * client broken: the statement in flight, or the next one, fails (503) and the client is
+   * discarded. The listener goes on in pg-pool's callback, not after an await: a new
+   * connection's first data chunk can carry both its ready message and the termination.
+   */
+  private checkOut(): Promise<HeldClient> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((err, client) => {
+        if (err || !client) return reject(classifyDbError(err));
+        const held: HeldClient = {
+          client,
+          broken: undefined,
+          onError: (error: Error) => {
+            held.broken ??= error;
+          },
+        };
+        client.on('error', held.onError);
+        resolve(held);
+      });
+    });
   }
 
   async close(): Promise<void> {

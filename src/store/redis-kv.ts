@@ -4,6 +4,8 @@ import { UnavailableError } from '../errors.js';
 import { assertCount, assertTtl, type Kv } from './kv.js';
 
 export const KEY_PREFIX = 'pgw:';
+/** ioredis's error for a command past commandTimeout. */
+const COMMAND_TIMED_OUT = 'Command timed out';
 
 // Fail fast instead of queueing: a login waiting on a dead Redis should get a
 // 503 within a bounded time, and no unbounded offline queue may build up
@@ -136,7 +138,25 @@ export class RedisKv implements Kv {
     try {
       return await command();
     } catch (err) {
+      if ((err as Error).message === COMMAND_TIMED_OUT) this.dropStalledConnection();
       throw new UnavailableError(err);
     }
+  }
+
+  /**
+   * A command that timed out means Redis stopped answering on this connection
+   * (a long command, a paused server, a stalled network). Every command behind
+   * it, sent or gathered in the next auto-pipeline (which waits for the running
+   * one), would wait out a timeout of its own, and a request's commands one
+   * after another: drop the connection instead, so all of them fail now. While
+   * ioredis reconnects, new commands fail at once (no offline queue), also
+   * against a stalled server, whose ready check waits until it answers again.
+   * So a request waits on a stalled Redis at most one command timeout.
+   */
+  private dropStalledConnection(): void {
+    // destroy(), not disconnect(): that ends the socket politely and waits for a server that
+    // is not answering (ioredis gives it 2 s), leaving the commands on it to their timeouts.
+    const connections = this.client instanceof Cluster ? this.client.nodes() : [this.client];
+    for (const connection of connections) if (connection.status === 'ready') connection.stream.destroy();
   }
 }

@@ -27,18 +27,26 @@ function importable(jwk: object): boolean {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/**
+ * A rule over a URL that z.url() accepted. zod runs every refinement even after
+ * an earlier check of the same value failed, so a value that is no URL at all
+ * passes here: z.url() has reported it already (a 400 naming the field, never
+ * a throw from new URL()).
+ */
+const urlRule = (rule: (url: URL) => boolean) => (raw: string): boolean => {
+  const url = URL.parse(raw);
+  return url === null || rule(url);
+};
+
 /** https everywhere; http only on loopback hosts, for development and tests (docs/registrations.md). */
 export const registeredUrl = z.url({ protocol: /^https?$/ }).refine(
-  (raw) => {
-    const url = new URL(raw);
-    return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
-  },
+  urlRule((url) => url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname)),
   { message: 'must be https (http only on localhost, 127.0.0.1 or [::1])' },
 ).refine((raw) => !raw.includes('#'), { message: 'must not contain a fragment' });
 
 // No fragment, and none of the response's own parameters already in the query (RFC 6749 section 3.1.2, RFC 9207).
 const redirectUri = registeredUrl.refine(
-  (raw) => !['code', 'state', 'iss', 'error'].some((p) => new URL(raw).searchParams.has(p)),
+  urlRule((url) => !['code', 'state', 'iss', 'error'].some((p) => url.searchParams.has(p))),
   { message: 'must not carry code, state, iss or error query parameters' },
 );
 

@@ -3,11 +3,11 @@ import { PgDb } from '../../src/store/pg-db.js';
 import { migrate } from '../../src/store/migrate.js';
 import { adminClient, type AdminClient } from '../helpers/admin.js';
 import { fullLogin, get, postAssertion, toSchool } from '../helpers/browser.js';
-import { databaseUrl, freshPgDatabase } from '../helpers/db.js';
+import { freshPgDatabaseBehindProxy, type freshPgDatabase } from '../helpers/db.js';
 import { LEES_CB, makeWorld, PUPIL, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 // docs/failure-behaviour.md: with the database unreachable, logins continue from the
 // snapshot and admin writes answer 503 with Retry-After; when it is back, admin
@@ -40,12 +40,9 @@ describe('database outage', () => {
 
   beforeAll(async () => {
     world = await makeWorld();
-    database = await freshPgDatabase();
-    const real = new URL(databaseUrl());
-    proxy = await TcpProxy.start({ host: real.hostname, port: Number(real.port || 5432) });
-    const viaProxy = new URL(database.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const db = PgDb.open(viaProxy.toString());
+    let viaProxy: string;
+    ({ database, proxy, viaProxy } = await freshPgDatabaseBehindProxy());
+    const db = PgDb.open(viaProxy);
     await migrate(db);
     // A refresh every second: the outage must meet failing refreshes, which keep the last snapshot.
     gateway = await startGateway({ seed: world.seed, db, env: { OPERATOR_BOOTSTRAP_TOKEN: BOOTSTRAP, REGISTRY_REFRESH_SECONDS: '1', METRICS_TOKEN: METRICS } });

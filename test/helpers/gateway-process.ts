@@ -10,8 +10,9 @@ export class GatewayProcess {
     readonly output: string[],
   ) {}
 
+  /** `env.PORT`, when given, is the port to listen on; otherwise a free one. */
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
-    const port = await freePort();
+    const port = env.PORT ? Number(env.PORT) : await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, LOG_LEVEL: 'info', PORT: String(port), ISSUER: url, ...env },
@@ -37,14 +38,29 @@ export class GatewayProcess {
     return new GatewayProcess(url, child, output);
   }
 
+  /** The exit code once the process has ended (null for a signal), undefined while it runs. */
+  get exitCode(): number | null | undefined {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    return this.child.signalCode === null ? undefined : null;
+  }
+
   /** What the login helpers need of a gateway: its URL and its published signing keys. */
   async asLoginTarget(): Promise<TestGateway> {
     const jwks = (await (await fetch(`${this.url}/jwks.json`)).json()) as { keys: object[] };
     return { url: this.url, signing: { jwks } } as unknown as TestGateway;
   }
 
+  /** SIGKILL: the process ends at once, mid-request, with nothing flushed or closed. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
+
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.exitCode !== undefined) return;
     await new Promise<void>((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.kill('SIGTERM');

@@ -36,6 +36,13 @@ export class TcpProxy {
     this.server = server;
   }
 
+  /** Reset every open connection (TCP RST both ways), and keep accepting new ones. */
+  reset(): number {
+    const open = [...this.sockets];
+    for (const s of open) s.resetAndDestroy();
+    return open.length;
+  }
+
   /** Refuse new connections and drop the open ones. */
   async cut(): Promise<void> {
     const server = this.server;

@@ -27,6 +27,16 @@ describe('configuration (docs/registrations.md)', () => {
     expect(() => loadConfig({ ISSUER: 'https://gw.example/' })).toThrow(/ISSUER/);
   });
 
+  it('bounds slow clients by default, and refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig({})).toMatchObject({ HTTP_HEADERS_TIMEOUT_MS: 10_000, HTTP_REQUEST_TIMEOUT_MS: 30_000, HTTP_IDLE_TIMEOUT_MS: 72_000 });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
+  });
+
+  it('lists an ISSUER that is no URL at all with the other problems (it once threw a bare TypeError)', () => {
+    expect(() => loadConfig({ ISSUER: 'not a url', PORT: 'x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ISSUER: 'not a url', PORT: 'x' })).toThrow(/ISSUER: Invalid URL[\s\S]*PORT|PORT[\s\S]*ISSUER: Invalid URL/);
+  });
+
   it('masks secrets and URL passwords when described', () => {
     const cfg = loadConfig({ PSEUDONYM_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), REDIS_URL: 'redis://user:hunter2@127.0.0.1:6379' });
     const text = JSON.stringify(describeConfig(cfg));

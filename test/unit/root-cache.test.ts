@@ -51,15 +51,19 @@ describe('root cache: in-process LRU, then the shared KV, then scrypt', () => {
     expect(cache.stats).toMatchObject({ scryptInFlight: 0, computed: 3 });
   });
 
-  it('fails open when the KV is down: the same root, computed, and the error reported', async () => {
-    const broken = {
-      get: () => Promise.reject(new UnavailableError(new Error('down'))),
-      set: () => Promise.reject(new UnavailableError(new Error('down'))),
-      del: () => Promise.reject(new UnavailableError(new Error('down'))),
-    };
+  it('fails the lookup, without a scrypt run, when the KV cannot be read (down, or stalled past its timeout)', async () => {
+    const down = new UnavailableError(new Error('down'));
+    const broken = { get: () => Promise.reject(down), set: () => Promise.reject(down), del: () => Promise.reject(down) };
+    const cache = createRootCache(keys, broken, { cost });
+    await expect(cache.rootFor(input)).rejects.toBe(down);
+    expect(cache.stats).toMatchObject({ computed: 0, scryptInFlight: 0 });
+  });
+
+  it('fails open when only the KV write fails (a full Redis): the same root, computed, and the error reported', async () => {
+    const full = new MemoryKv();
     const errors: unknown[] = [];
-    const cache = createRootCache(keys, broken, { cost, onKvError: (err) => errors.push(err) });
+    const cache = createRootCache(keys, { get: (k) => full.get(k), set: () => Promise.reject(new UnavailableError(new Error('OOM'))), del: (k) => full.del(k) }, { cost, onKvError: (err) => errors.push(err) });
     expect(await cache.rootFor(input)).toEqual(await rootOf(keys, input, cost));
-    expect(errors).toHaveLength(2);
+    expect(errors).toHaveLength(1);
   });
 });
