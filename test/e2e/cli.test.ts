@@ -78,7 +78,6 @@ describe('admin CLI', () => {
     const keyClient = await cli(env, 'client-secret', 'generate', 'rekenapp');
     expect(keyClient.code).toBe(1);
     expect(keyClient.err).toContain('private_key_jwt');
-    expect((await cli(env, 'client-secret', 'generate', 'nosuchapp')).code).toBe(1);
 
     const gateway = await GatewayProcess.start({ ...env, PSEUDONYM_SCRYPT_N: '1024' });
     try {
@@ -94,5 +93,5 @@ describe('admin CLI', () => {
     } finally {
       await gateway.stop();
     }
-  }, 120_000);
+  }, 240_000);
 });
