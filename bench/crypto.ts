@@ -1,13 +1,13 @@
 // The cryptography of one warm login, measured alone (no HTTP, no Redis):
 // two inbound ES256 verifications (school assertion, client assertion), two
-// ES256 signatures (login request, id_token), the pseudonym HMACs, sealing
+// ES256 signatures (login request, id_token), the pseudonym and ref HMACs, sealing
 // and unsealing the code and access token, the token hashes and random values.
 //   npx tsx bench/crypto.ts
 import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { decodeUntrusted, signJwt } from '../src/crypto/jws.js';
 import { createKeySchedule } from '../src/crypto/key-schedule.js';
-import { groupPseudonym, subjectPseudonym } from '../src/crypto/pseudonym.js';
+import { groupPseudonym, studentRef, subjectPseudonym, type PupilRoot } from '../src/crypto/pseudonym.js';
 import { generateSigningKey } from '../src/crypto/signing-keys.js';
 import { randomToken, seal, tokenHash, unseal } from '../src/crypto/tokens.js';
 import { verifyJwsSignature } from '../src/crypto/verify-jws.js';
@@ -20,7 +20,7 @@ export async function measureLoginCrypto(iterations = 3000): Promise<number> {
   const token = await new SignJWT({ sub: '4711', school: '12AB', nonce: 'n' })
     .setProtectedHeader({ alg: 'ES256', kid: 's', typ: 'school-assertion+jwt' }).setIssuedAt(now).setExpirationTime(now + 60).sign(school.privateKey);
   const schedule = createKeySchedule(randomBytes(32));
-  const root = randomBytes(32);
+  const root = randomBytes(32) as PupilRoot;
   const claims = { school: '12AB', grade: 8, groups: ['x'.repeat(32)] };
 
   async function oneLogin(): Promise<void> {
@@ -31,6 +31,7 @@ export async function measureLoginCrypto(iterations = 3000): Promise<number> {
       const decoded = decodeUntrusted(token)!;
       await verifyJwsSignature(token, decoded.header, keys);
     }
+    studentRef(schedule, root);
     const supplierKey = schedule.supplier('uitgever-a', 1);
     const sub = subjectPseudonym(supplierKey, root);
     groupPseudonym(supplierKey, '12AB', '8a');

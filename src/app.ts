@@ -15,6 +15,7 @@ import { registerDraining } from './ops/shutdown.js';
 import { registerSecurityHeaders } from './ops/security-headers.js';
 import { serverTimeouts } from './ops/http-timeouts.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
+import type { RefTransition } from './privacy/ref-transition.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
@@ -23,7 +24,7 @@ import { registerLogout } from './session/logout.js';
 declare module 'fastify' {
   interface FastifyInstance {
     /** With a database: the ledger and one retention purge run, for tests that move a TestClock. */
-    privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number> };
+    privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number>; refTransition: RefTransition };
   }
 }
 
@@ -91,7 +92,7 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
   if (durable) {
     // Reported, never critical: logins go on from the snapshot while the database is away (docs/failure-behaviour.md).
     services.lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await durable.db.query('select 1')) });
-    app.decorate('privacy', { ledger: services.ledger, purgeExpired: () => durable.retention.purge() });
+    app.decorate('privacy', { ledger: services.ledger, purgeExpired: () => durable.retention.purge(), refTransition: services.refTransition });
     await registerAdmin(app, {
       config, clock: services.clock, kv: services.kv, rates: services.rates, db: durable.db, snapshot: durable.sync.snapshot,
       notices: durable.sync.notices, keys: services.keys, forgetting: durable.forgetting, roots: services.roots,

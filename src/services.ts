@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createRateCounter, type RateCounter } from './ops/rate-limit.js';
 import { openPupilForgetting, type PupilForgetting } from './privacy/forget-pupil.js';
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
+import { createRefTransition, noRefTransition, type RefTransition } from './privacy/ref-transition.js';
 import { startLedgerRetention, type LedgerRetention } from './privacy/retention.js';
 import { assertionMethod } from './school/login-request.js';
 import type { SessionLimits } from './session/session.js';
@@ -66,6 +67,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Every release is recorded here before its code is handed out (docs/privacy.md). */
   readonly ledger: DisclosureLedger;
+  /** Moves a pupil's rows from the student ref's first form to the ref, at the pupil's login (docs/pseudonyms.md). */
+  readonly refTransition: RefTransition;
   /** Rate-limit counters, shared through the KV. */
   readonly rates: RateCounter;
   /** How each kind of school logs its people in (docs/school-login.md). */
@@ -95,6 +98,9 @@ export function createServices(deps: ServiceDeps): Services {
     : deps.ledger;
   // A release that cannot be recorded must not happen (docs/privacy.md): no ledger, no gateway.
   if (!ledger) throw new Error('a disclosure ledger is required: give the app its database (durable)');
+  const refTransition = db ? createRefTransition({ db, onError: (err, what) => logger.warn({ err }, what) }) : noRefTransition;
+  // In the background: until it is read, logins move nothing (their rows stay found under both forms).
+  void refTransition.load();
   const rates = createRateCounter(kv, clock, (err) => logger.warn({ err }, 'rate-limit counts not shared yet; retrying'));
   const issuer = config.ISSUER;
   const durable = deps.durable && db && {
@@ -109,6 +115,7 @@ export function createServices(deps: ServiceDeps): Services {
     }),
   };
   const close = async () => {
+    refTransition.close();
     if (durable) {
       await durable.retention.stop();
       await durable.forgetting.close();
@@ -121,7 +128,7 @@ export function createServices(deps: ServiceDeps): Services {
     await kv.close();
   };
   return {
-    config, issuer, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, rates,
+    config, issuer, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
     methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }) },
     sessionLimits: { idleMs: config.SESSION_IDLE_SECONDS * 1000, maxMs: config.SESSION_MAX_SECONDS * 1000 },
     ...(durable ? { durable } : {}),

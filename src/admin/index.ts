@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { boundedRoots, type RootSource } from '../crypto/bounded-roots.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
-import type { RootCache } from '../crypto/root-cache.js';
 import type { PupilForgetting } from '../privacy/forget-pupil.js';
 import { limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import type { Db } from '../store/db.js';
@@ -15,8 +15,8 @@ import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth, requireAccessRules, type AdminRoute } from './auth.js';
 import { registerBreachScopeRoutes } from './breach-scope-routes.js';
 import { registerPseudonymJobRoutes } from './pseudonym-job-routes.js';
-import { createResolutionJobs } from '../privacy/resolution-jobs.js';
-import { jobStore } from '../privacy/resolution-job-store.js';
+import { createPupilJobs } from '../privacy/pupil-jobs.js';
+import { jobStore } from '../privacy/job-store.js';
 import { registerLicenceRoutes } from './licence-routes.js';
 import { registerObjectionRoutes } from './objection-routes.js';
 import { registerPupilRoutes } from './pupil-routes.js';
@@ -43,11 +43,11 @@ export interface AdminContext {
   /** Turns a pupil's key into the student ref and its pseudonyms (objections, access requests, erasure, results, breach scope). */
   keys: KeySchedule;
   forgetting: PupilForgetting;
-  /** The pupil root cache logins use: pseudonym jobs derive (and so pre-warm) roots through it. */
-  roots: Pick<RootCache, 'rootFor'>;
+  /** The pupil root cache logins use: every key the admin API turns into a ref or pseudonym goes through it (and so pre-warms it). */
+  roots: RootSource;
 }
 
-/** Resolution jobs running at once in one process; more are refused (503) until one ends. */
+/** Pupil jobs (resolution, breach scope) running at once in one process; more are refused (503) until one ends. */
 const MAX_RUNNING_JOBS = 2;
 
 export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Promise<void> {
@@ -92,16 +92,19 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     registerLicenceRoutes(scope, deps);
     registerTokenRoutes(scope, deps);
     registerAuditRoutes(scope, deps);
-    registerObjectionRoutes(scope, { ...deps, keys: ctx.keys });
-    registerPupilRoutes(scope, { ...deps, keys: ctx.keys, forgetting: ctx.forgetting });
-    const jobs = createResolutionJobs({
-      store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, keys: ctx.keys, roots: ctx.roots,
+    // One bound for every root the admin API derives (docs/resolution-and-breach.md): logins keep the rest of the thread pool.
+    const roots = boundedRoots(ctx.roots, ctx.config.RESOLUTION_JOB_CONCURRENCY);
+    const pupils = { ...deps, keys: ctx.keys, roots };
+    registerObjectionRoutes(scope, pupils);
+    registerPupilRoutes(scope, { ...pupils, forgetting: ctx.forgetting });
+    const jobs = createPupilJobs({
+      store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, roots,
       concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),
     });
     // preClose: the jobs record their end while the KV is still open (it closes in onClose).
     scope.addHook('preClose', () => jobs.close());
-    registerPseudonymJobRoutes(scope, { db: ctx.db, jobs });
-    registerBreachScopeRoutes(scope, { db: ctx.db, keys: ctx.keys });
+    registerPseudonymJobRoutes(scope, { db: ctx.db, keys: ctx.keys, jobs });
+    registerBreachScopeRoutes(scope, { db: ctx.db, keys: ctx.keys, roots, jobs });
     scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());
   }, { prefix: ADMIN_PREFIX });
 }

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { RootSource } from '../crypto/bounded-roots.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
+import { refsToSearch } from '../crypto/pseudonym.js';
+import { refsOfKey } from '../privacy/pupil-refs.js';
 import { deleteObjection, insertObjection, listObjections } from '../privacy/objection-store.js';
 import type { ObjectionAgainst } from '../privacy/objections.js';
 import { recordAudit } from '../store/audit.js';
@@ -17,8 +19,11 @@ import { pageOf, pageQuery, problems, pupilFields, schoolIdParam, slugParam } fr
 // Parents' objections (bezwaar, docs/privacy.md): a pupil's data is not
 // released to one product, or to any product of one supplier. Registered by
 // the pupil's key, stored by student ref only; nothing the API answers or
-// audits carries the key or the ref. Committed like every change: the
-// snapshot reloads here and in every process, so the next login is refused.
+// audits carries the key or the ref. The ref comes from the pupil's root (one
+// bounded derivation per request); an objection the pupil already has under
+// the ref's first form counts as existing (docs/pseudonyms.md, "The
+// transition"). Committed like every change: the snapshot reloads here and in
+// every process, so the next login is refused.
 
 const schoolParams = z.strictObject({ schoolId: schoolIdParam });
 const objectionParams = z.strictObject({ schoolId: schoolIdParam, objectionId: z.uuid() });
@@ -39,7 +44,7 @@ async function checkTarget(tx: Queryable, against: ObjectionAgainst): Promise<vo
   if (!(await getRegistration(tx, kind, id))) throw ruleViolation('unknown_reference', 422, `The objection names an unknown ${kind}`, kind, `no such ${kind}`);
 }
 
-export function registerObjectionRoutes(scope: FastifyInstance, deps: AdminDeps & { keys: KeySchedule }): void {
+export function registerObjectionRoutes(scope: FastifyInstance, deps: AdminDeps & { keys: KeySchedule; roots: RootSource }): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
   const tags = ['objections'];
 
@@ -59,12 +64,12 @@ export function registerObjectionRoutes(scope: FastifyInstance, deps: AdminDeps 
     const { schoolId } = request.params;
     const { studentKey, ...target } = request.body;
     const against: ObjectionAgainst = target.client === undefined ? { supplier: target.supplier! } : { client: target.client };
-    const ref = studentRef(deps.keys, pupilInput(schoolId, studentKey));
+    const refs = refsToSearch(await refsOfKey(deps, schoolId, studentKey));
     const stored = await commitChange(deps, async (tx) => {
       await checkSchool(tx, schoolId);
       await checkTarget(tx, against);
       const id = randomUUID();
-      const created = await insertObjection(tx, id, schoolId, ref, against);
+      const created = await insertObjection(tx, id, schoolId, refs, against);
       const field = 'client' in against ? 'client' : 'supplier';
       if (!created) throw ruleViolation('already_exists', 409, 'The pupil already has this objection', field, 'already objected');
       await recordAudit(tx, { actor: principalOf(request).actor, school: schoolId, action: 'objection.create', target: `objection:${id}`, before: null, after: against });

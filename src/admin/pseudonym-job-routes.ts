@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { JobResult, JobState } from '../privacy/resolution-job-store.js';
-import { JobsBusyError, type ResolutionJobs } from '../privacy/resolution-jobs.js';
+import type { KeySchedule } from '../crypto/key-schedule.js';
+import { groupPseudonym, subjectPseudonym } from '../crypto/pseudonym.js';
+import type { JobState } from '../privacy/job-store.js';
+import type { PupilJobRequest, PupilJobs } from '../privacy/pupil-jobs.js';
 import { recordAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
 import type { Supplier } from '../store/registry.js';
 import { principalOf } from './auth.js';
 import { csvDocument, sendCsv, wantsCsv } from './csv.js';
-import { notFound, Problem, ruleViolation } from './problem.js';
+import { checkJobsFree, jobOf, jobParams, jobViewFields, resultOf, startedView, startJob, stateView } from './jobs.js';
+import { notFound, ruleViolation } from './problem.js';
 import { groupKeysSchema, ROSTER_BODY_LIMIT, studentKeysSchema } from './roster.js';
 import { problems, schoolIdParam, slugParam } from './schemas.js';
 
@@ -21,14 +24,17 @@ import { problems, schoolIdParam, slugParam } from './schemas.js';
 
 export interface PseudonymJobDeps {
   db: Db;
-  jobs: ResolutionJobs;
+  keys: KeySchedule;
+  jobs: PupilJobs;
 }
 
-/** How long a caller refused for busy jobs should wait: about one small job. */
-const BUSY_RETRY_AFTER_S = 30;
+/** What a resolution job stores: pseudonyms only, at the positions of the request's keys. */
+interface ResolutionResult {
+  readonly students: readonly string[];
+  readonly groups: readonly string[];
+}
 
 const schoolParams = z.strictObject({ schoolId: schoolIdParam });
-const jobParams = z.strictObject({ schoolId: schoolIdParam, jobId: z.uuid() });
 
 const jobBody = z.strictObject({
   supplier: slugParam,
@@ -36,14 +42,7 @@ const jobBody = z.strictObject({
   groupKeys: groupKeysSchema.default([]),
 });
 
-const startedView = z.object({ id: z.string(), status: z.enum(['running', 'done', 'failed']), total: z.number().int(), done: z.number().int() });
-const jobView = startedView.extend({
-  supplier: z.string(),
-  keyVersion: z.number().int(),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  reason: z.enum(['interrupted', 'error']).optional(),
-});
+const jobView = z.object({ ...jobViewFields, supplier: z.string(), keyVersion: z.number().int() });
 const resultView = z.object({
   supplier: z.string(),
   keyVersion: z.number().int(),
@@ -51,31 +50,30 @@ const resultView = z.object({
   groups: z.array(z.object({ position: z.number().int(), pseudonym: z.string() })),
 });
 
-const view = (s: JobState) => ({
-  id: s.id, supplier: s.supplier, keyVersion: s.keyVersion, status: s.status, total: s.total, done: s.done, startedAt: s.startedAt,
-  ...(s.finishedAt === undefined ? {} : { finishedAt: s.finishedAt }),
-  ...(s.reason === undefined ? {} : { reason: s.reason }),
-});
+const aboutOf = (s: JobState) => ({ supplier: String(s.about.supplier), keyVersion: Number(s.about.keyVersion) });
 
 const CSV_HEADERS = ['Soort (kind)', 'Positie (position)', 'Pseudoniem (pseudonym)'];
 
 /** One row per pupil, then one per group, each at its position in the request. */
-const resultCsv = (result: JobResult) =>
+const resultCsv = (result: ResolutionResult) =>
   csvDocument(CSV_HEADERS, [
     ...result.students.map((sub, position) => ['leerling (student)', position, sub]),
     ...result.groups.map((pseudonym, position) => ['groep (group)', position, pseudonym]),
   ]);
 
+/** Each pupil's sub at the supplier's current key version, and the group pseudonyms (HMACs, no root). */
+function resolution(keys: KeySchedule, id: string, school: string, supplier: Supplier, body: z.infer<typeof jobBody>): PupilJobRequest<string> {
+  const key = keys.supplier(supplier.id, supplier.keyVersion);
+  return {
+    id, kind: 'resolution', school, about: { supplier: supplier.id, keyVersion: supplier.keyVersion }, studentKeys: body.studentKeys,
+    each: (root) => subjectPseudonym(key, root),
+    finish: async (students): Promise<ResolutionResult> => ({ students, groups: body.groupKeys.map((g) => groupPseudonym(key, school, g)) }),
+  };
+}
+
 export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: PseudonymJobDeps): void {
   const app = scope.withTypeProvider<ZodTypeProvider>();
   const tags = ['results back to pupils'];
-
-  /** The job, if it is this school's: another school's job is exactly a missing one. */
-  async function jobOf(school: string, id: string): Promise<JobState> {
-    const job = await deps.jobs.read(id);
-    if (!job || job.school !== school) throw notFound();
-    return job;
-  }
 
   async function supplierOf(id: string): Promise<Supplier> {
     const supplier = await getRegistration<Supplier>(deps.db, 'supplier', id);
@@ -95,8 +93,7 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
     if (!(await getRegistration(deps.db, 'school', school))) throw notFound();
     const supplier = await supplierOf(request.body.supplier);
     const { studentKeys, groupKeys } = request.body;
-    const busy = () => new Problem('jobs_busy', 503, 'Too many resolution jobs are running, try again later', [], BUSY_RETRY_AFTER_S);
-    if (!deps.jobs.canStart()) throw busy();
+    checkJobsFree(deps.jobs);
     // Linking pseudonyms back to pupils is accountable: audited before it starts, with who, when,
     // which supplier and how many keys (never a key). An audit that cannot be written stops the job.
     const id = randomUUID();
@@ -104,16 +101,16 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
       actor: principalOf(request).actor, school, action: 'pseudonym-job.create', target: `pseudonym-job:${id}`,
       before: null, after: { supplier: supplier.id, keyVersion: supplier.keyVersion, students: studentKeys.length, groups: groupKeys.length },
     });
-    const job = await deps.jobs.start({ id, school, supplier, studentKeys, groupKeys }).catch((err: unknown) => {
-      throw err instanceof JobsBusyError ? busy() : err;
-    });
-    return reply.code(202).header('location', `${request.url.split('?')[0]}/${job.id}`).send({ id: job.id, status: job.status, total: job.total, done: job.done });
+    return startJob(deps.jobs, request, reply, resolution(deps.keys, id, school, supplier, request.body));
   });
 
   app.get('/schools/:schoolId/pseudonym-jobs/:jobId', {
     config: { access: 'school' },
     schema: { tags, summary: "A resolution job's status and progress", params: jobParams, response: { 200: jobView, ...problems } },
-  }, async (request) => view(await jobOf(request.params.schoolId, request.params.jobId)));
+  }, async (request) => {
+    const job = await jobOf(deps.jobs, 'resolution', request.params.schoolId, request.params.jobId);
+    return { ...stateView(job), ...aboutOf(job) };
+  });
 
   app.get('/schools/:schoolId/pseudonym-jobs/:jobId/result', {
     config: { access: 'school' },
@@ -123,15 +120,13 @@ export function registerPseudonymJobRoutes(scope: FastifyInstance, deps: Pseudon
       response: { 200: { description: 'JSON, or the same pseudonyms as a CSV download', content: { 'application/json': { schema: resultView }, 'text/csv': { schema: z.string() } } }, ...problems },
     },
   }, async (request, reply) => {
-    const job = await jobOf(request.params.schoolId, request.params.jobId);
-    if (job.status === 'running') throw new Problem('job_running', 409, 'The job is still running; its status shows the progress');
-    if (job.status === 'failed') throw new Problem('job_failed', 409, 'The job did not finish; start it again');
-    const result = await deps.jobs.readResult(job.id);
-    if (!result) throw notFound();
-    if (wantsCsv(request.query.format, request.headers.accept)) return sendCsv(reply, `pseudoniemen-${job.supplier}-${job.id}.csv`, resultCsv(result));
+    const job = await jobOf(deps.jobs, 'resolution', request.params.schoolId, request.params.jobId);
+    const result = await resultOf<ResolutionResult>(deps.jobs, job);
+    const { supplier, keyVersion } = aboutOf(job);
+    if (wantsCsv(request.query.format, request.headers.accept)) return sendCsv(reply, `pseudoniemen-${supplier}-${job.id}.csv`, resultCsv(result));
     return {
-      supplier: job.supplier,
-      keyVersion: job.keyVersion,
+      supplier,
+      keyVersion,
       students: result.students.map((sub, position) => ({ position, sub })),
       groups: result.groups.map((pseudonym, position) => ({ position, pseudonym })),
     };

@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import type { RootSource } from '../crypto/bounded-roots.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
+import { pupilInput, refsToSearch } from '../crypto/pseudonym.js';
 import { accessRequest } from '../privacy/access-request.js';
+import { lockPupilRows } from '../privacy/legacy-refs.js';
+import { refsOfKey } from '../privacy/pupil-refs.js';
 import { accessRequestCsv } from './access-request-csv.js';
 import { sendCsv, wantsCsv } from './csv.js';
 import { daysBefore, deleteDisclosuresOf } from '../privacy/disclosures.js';
@@ -22,11 +25,15 @@ import { objectionView } from './objection-routes.js';
 
 // A pupil's rights, asked for by the school on the pupil's key (always in the
 // body, never in a URL): the access request (inzage) and erasure. The key is
-// turned into the student ref here and goes no further.
+// turned into the student ref here (through the pupil's root: one bounded
+// derivation per request) and goes no further. Rows are found under both
+// forms of the ref during the transition (docs/pseudonyms.md).
 
 export interface PupilRouteDeps extends AdminDeps {
   clock: Clock;
   keys: KeySchedule;
+  /** Bounded: src/crypto/bounded-roots.ts. */
+  roots: RootSource;
   forgetting: PupilForgetting;
 }
 
@@ -66,7 +73,8 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
   }, async (request, reply) => {
     const { schoolId } = request.params;
     if (!(await getRegistration(deps.db, 'school', schoolId))) throw notFound();
-    const found = await accessRequest(deps.db, schoolId, studentRef(deps.keys, pupilInput(schoolId, request.body.studentKey)));
+    const refs = await refsOfKey(deps, schoolId, request.body.studentKey);
+    const found = await accessRequest(deps.db, schoolId, refsToSearch(refs));
     if (!wantsCsv(request.query.format, request.headers.accept)) return found;
     return sendCsv(reply, `inzage-${schoolId}-${schoolDay(deps.clock.now())}.csv`, accessRequestCsv(found.disclosures));
   });
@@ -83,18 +91,20 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
   }, async (request) => {
     const { schoolId } = request.params;
     const input = pupilInput(schoolId, request.body.studentKey);
-    const ref = studentRef(deps.keys, input);
+    const refs = await refsOfKey(deps, schoolId, request.body.studentKey);
     const counts = await commitChange(deps, async (tx) => {
       if (!(await getRegistration(tx, 'school', schoolId))) throw notFound();
-      const rows = await deleteDisclosuresOf(tx, schoolId, ref);
-      const erased = { disclosures: rows.length, objections: await deleteObjectionsOf(tx, schoolId, ref) };
+      // After a move of the pupil's first-form rows at a login running now, never between its steps.
+      await lockPupilRows(tx, schoolId, refs.ref);
+      const rows = await deleteDisclosuresOf(tx, schoolId, refsToSearch(refs));
+      const erased = { disclosures: rows.length, objections: await deleteObjectionsOf(tx, schoolId, refsToSearch(refs)) };
       await recordAudit(tx, { actor: principalOf(request).actor, school: schoolId, action: 'pupil.erased', target: 'pupil', before: null, after: erased });
       // Before the commit: when the KV cannot answer, nothing is erased (503) and the school can ask again.
       const markersSince = daysBefore(schoolDay(deps.clock.now()), MARKER_DAYS);
       await deps.forgetting.forgetShared(input, rows.filter((r) => r.day >= markersSince).map(ledgerMarkerKey));
       return erased;
     });
-    await deps.forgetting.forgetInProcesses(input);
+    await deps.forgetting.forgetInProcesses(input, refs.ref);
     return counts;
   });
 }

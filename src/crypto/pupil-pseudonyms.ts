@@ -1,6 +1,5 @@
 import type { KeySchedule } from './key-schedule.js';
-import { groupPseudonym, pupilInput, subjectPseudonym } from './pseudonym.js';
-import type { RootCache } from './root-cache.js';
+import { groupPseudonym, subjectPseudonym, type PupilRoot } from './pseudonym.js';
 import type { Supplier } from '../store/registry.js';
 
 export interface PupilPseudonyms {
@@ -10,19 +9,13 @@ export interface PupilPseudonyms {
   readonly group: (groupKey: string) => string;
 }
 
-/** A pupil's pseudonyms at one supplier: one cached root, then HMACs only. */
-export async function pseudonymsAt(
-  supplier: Supplier,
-  pupil: { school: string; studentKey: string },
-  deps: { keys: KeySchedule; roots: Pick<RootCache, 'rootFor'>; now: number },
-  input: Buffer = pupilInput(pupil.school, pupil.studentKey),
-): Promise<PupilPseudonyms> {
-  const root = await deps.roots.rootFor(input);
+/** A pupil's pseudonyms at one supplier, from the pupil's root: HMACs only. */
+export function pseudonymsAt(supplier: Supplier, school: string, root: PupilRoot, deps: { keys: KeySchedule; now: number }): PupilPseudonyms {
   const key = deps.keys.supplier(supplier.id, supplier.keyVersion);
   return {
     sub: subjectPseudonym(key, root),
     ...(inRotationWindow(supplier, deps.now) ? { previousSub: subjectPseudonym(deps.keys.supplier(supplier.id, supplier.previousKeyVersion!), root) } : {}),
-    group: (groupKey) => groupPseudonym(key, pupil.school, groupKey),
+    group: (groupKey) => groupPseudonym(key, school, groupKey),
   };
 }
 

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Kv } from '../store/kv.js';
 import { kvKey } from '../store/kv-keys.js';
 import type { KeySchedule } from './key-schedule.js';
-import { rootCacheKey, rootOf, type ScryptCost } from './pseudonym.js';
+import { rootCacheKey, rootOf, type PupilRoot, type ScryptCost } from './pseudonym.js';
 
 export interface RootCacheOptions {
   cost: ScryptCost;
@@ -15,7 +15,7 @@ export interface RootCacheOptions {
 
 export interface RootCache {
   /** The scrypt root for a pupil: in-process LRU, then the shared KV, then scrypt off the main thread. */
-  rootFor(input: Buffer): Promise<Buffer>;
+  rootFor(input: Buffer): Promise<PupilRoot>;
   /** Erasure: drop the pupil's root from the shared KV and this process. */
   forget(input: Buffer): Promise<void>;
   /** Drop a root from this process only, by cache key (an erasure notice from another process). */
@@ -29,21 +29,21 @@ export const rootKvKey = (cacheKey: string): string => kvKey('root', cacheKey);
 const DEFAULT_KV_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 'del'>, options: RootCacheOptions): RootCache {
-  const memory = new LRUCache<string, Buffer>({ max: options.maxEntries ?? 100_000 });
+  const memory = new LRUCache<string, PupilRoot>({ max: options.maxEntries ?? 100_000 });
   // Concurrent first logins of one pupil share one scrypt run.
-  const inFlight = new Map<string, Promise<Buffer>>();
+  const inFlight = new Map<string, Promise<PupilRoot>>();
   const stats = { memoryHits: 0, kvHits: 0, computed: 0, scryptInFlight: 0 };
   const kvTtl = options.kvTtlMs ?? DEFAULT_KV_TTL_MS;
   const reportKvError = options.onKvError ?? (() => undefined);
 
-  async function load(cacheKey: string, input: Buffer): Promise<Buffer> {
+  async function load(cacheKey: string, input: Buffer): Promise<PupilRoot> {
     // A read that fails is no miss: the KV is unavailable (down, or stalled past the command
     // timeout), and every caller needs it next anyway (a login for its code, a resolution job
     // for its result). Failing here spares a scrypt run whose result could only be thrown
     // away, and keeps the request within its Redis bound (src/store/redis-kv.ts).
     const cached = await kv.get(rootKvKey(cacheKey));
     if (cached) {
-      const root = Buffer.from(cached, 'base64url');
+      const root = Buffer.from(cached, 'base64url') as PupilRoot;
       if (root.length === 32) {
         stats.kvHits++;
         return root;
@@ -79,7 +79,7 @@ export function createRootCache(keys: KeySchedule, kv: Pick<Kv, 'get' | 'set' | 
     async forget(input) {
       const cacheKey = rootCacheKey(keys, input);
       memory.delete(cacheKey);
-      // Unlike a read, an erasure must not fail open: the caller reports it.
+      // An erasure must not fail open: the caller reports it.
       await kv.del(rootKvKey(cacheKey));
     },
     forgetCached(cacheKey) {

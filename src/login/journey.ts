@@ -1,10 +1,12 @@
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
-import { pupilInput, studentRef } from '../crypto/pseudonym.js';
+import { pupilInput, type PupilRefs, type PupilRoot } from '../crypto/pseudonym.js';
 import { pseudonymsAt } from '../crypto/pupil-pseudonyms.js';
 import type { RootCache } from '../crypto/root-cache.js';
 import { PageError } from '../errors.js';
 import type { DisclosureLedger } from '../privacy/ledger.js';
+import { refsAtLogin } from '../privacy/pupil-refs.js';
+import type { RefTransition } from '../privacy/ref-transition.js';
 import { releaseClaims } from '../release/claims.js';
 import { decideRelease, type Release, type ReleaseDecision, type ReleaseRefusal } from '../release/decide.js';
 import { schoolDay } from '../release/licence.js';
@@ -19,7 +21,9 @@ import type { AuthorizationRequest } from './pending.js';
 // The end of every login (docs/login-journey.md). However the pupil arrived
 // (an assertion answering the gateway's request, an upstream identity
 // provider, the SSO session), the login completes in completeLogin: the
-// release decision, pseudonyms, the released claims, the disclosure made
+// pupil's root and student ref (the objection check needs the ref, and the
+// ref comes from the root), the release decision, pseudonyms, the released
+// claims, the disclosure made
 // durable in the ledger, a single-use code and the redirect back to the
 // client. A school-started launch (launchProduct) asks the same decision and
 // sends the browser to the product, whose /authorize then completes from the
@@ -34,6 +38,8 @@ export interface JourneyDeps {
   readonly roots: Pick<RootCache, 'rootFor'>;
   /** Every release is recorded here before its code exists (docs/privacy.md). */
   readonly ledger: Pick<DisclosureLedger, 'record'>;
+  /** Rows under the first form of the pupil's ref move to it at the login (docs/pseudonyms.md). */
+  readonly refTransition: Pick<RefTransition, 'atLogin'>;
   readonly sessionLimits: SessionLimits;
 }
 
@@ -66,6 +72,13 @@ function released(decision: ReleaseDecision): Release {
   return decision.release;
 }
 
+/** The pupil's root (cache, or scrypt off the main thread) and student refs. */
+async function identify(deps: JourneyDeps, pupil: Pupil): Promise<{ root: PupilRoot; refs: PupilRefs }> {
+  const input = pupilInput(pupil.school, pupil.studentKey);
+  const root = await deps.roots.rootFor(input);
+  return { root, refs: await refsAtLogin(deps, pupil.school, input, root) };
+}
+
 const openIfFresh = (deps: JourneyDeps, { pupil, authTime, session }: Arrival): Promise<string | undefined> =>
   session.open ? openSession(deps, pupil, authTime, session.userAgent) : Promise.resolve(undefined);
 
@@ -74,10 +87,9 @@ export async function completeLogin(deps: JourneyDeps, arrival: Arrival, authz: 
   const { pupil } = arrival;
   const now = deps.clock.now();
   const day = schoolDay(now);
-  const input = pupilInput(pupil.school, pupil.studentKey);
-  const ref = studentRef(deps.keys, input);
-  const { client, supplier, claims } = released(decideRelease({ registry: deps.registry(), clientId: authz.clientId, pupil, studentRef: ref, day }));
-  const pseudonyms = await pseudonymsAt(supplier, pupil, { keys: deps.keys, roots: deps.roots, now }, input);
+  const { root, refs } = await identify(deps, pupil);
+  const { client, supplier, claims } = released(decideRelease({ registry: deps.registry(), clientId: authz.clientId, pupil, refs, day }));
+  const pseudonyms = pseudonymsAt(supplier, pupil.school, root, { keys: deps.keys, now });
   const grant: Grant = {
     clientId: client.clientId,
     redirectUri: authz.redirectUri,
@@ -91,7 +103,7 @@ export async function completeLogin(deps: JourneyDeps, arrival: Arrival, authz: 
   };
   const names = Object.keys(grant.claims);
   // Durable before the code exists: a release that cannot be recorded does not happen.
-  await deps.ledger.record({ school: pupil.school, studentRef: ref, client: client.clientId, supplier: supplier.id, claims: names, day });
+  await deps.ledger.record({ school: pupil.school, studentRef: refs.ref, client: client.clientId, supplier: supplier.id, claims: names, day });
   // The code and the session are written together, once the release is approved and recorded.
   const [code, session] = await Promise.all([issueCode(deps.kv, grant), openIfFresh(deps, arrival)]);
   return {
@@ -115,8 +127,8 @@ export async function launchProduct(deps: JourneyDeps, arrival: Arrival, target:
   const client = registry.clients.get(target);
   if (!client) throw new PageError('unknown_product', 404, 'The school asked to open an unknown product', 'launch_unknown_target');
   if (client.initiateLoginUri === undefined) throw new PageError('launch_not_supported', 400, 'The product cannot be opened from the school portal');
-  const ref = studentRef(deps.keys, pupilInput(pupil.school, pupil.studentKey));
-  released(decideRelease({ registry, clientId: client.clientId, pupil, studentRef: ref, day: schoolDay(deps.clock.now()) }));
+  const { refs } = await identify(deps, pupil);
+  released(decideRelease({ registry, clientId: client.clientId, pupil, refs, day: schoolDay(deps.clock.now()) }));
   const session = await openIfFresh(deps, arrival);
   const url = new URL(client.initiateLoginUri);
   url.searchParams.set('iss', deps.issuer);

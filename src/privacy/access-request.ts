@@ -34,15 +34,16 @@ interface SummaryRow {
   count: number;
 }
 
-export async function disclosuresSummary(q: Queryable, school: string, studentRef: string): Promise<DisclosureSummary[]> {
+/** Under all the pupil's refs (the ref and, during the transition, its first form): one summary per product and claim set. */
+export async function disclosuresSummary(q: Queryable, school: string, refs: readonly string[]): Promise<DisclosureSummary[]> {
   const rows = await q.query<SummaryRow>(
     `SELECT d.client_id, c.doc->>'name' AS client_name, d.supplier_id, s.doc->>'name' AS supplier_name, d.claims,
             min(d.day)::text AS first_day, max(d.day)::text AS last_day, sum(d.count)::int AS count
      FROM disclosures d LEFT JOIN clients c ON c.id = d.client_id LEFT JOIN suppliers s ON s.id = d.supplier_id
-     WHERE d.school_id = $1 AND d.student_ref = $2
+     WHERE d.school_id = $1 AND d.student_ref = ANY($2::text[])
      GROUP BY d.client_id, c.doc->>'name', d.supplier_id, s.doc->>'name', d.claims
      ORDER BY d.client_id, d.supplier_id, d.claims`,
-    [school, studentRef],
+    [school, refs],
   );
   return rows.map((r) => ({
     client: r.client_id, clientName: r.client_name, supplier: r.supplier_id, supplierName: r.supplier_name,
@@ -50,6 +51,6 @@ export async function disclosuresSummary(q: Queryable, school: string, studentRe
   }));
 }
 
-export async function accessRequest(q: Queryable, school: string, studentRef: string): Promise<AccessRequest> {
-  return { disclosures: await disclosuresSummary(q, school, studentRef), objections: await objectionsOf(q, school, studentRef) };
+export async function accessRequest(q: Queryable, school: string, refs: readonly string[]): Promise<AccessRequest> {
+  return { disclosures: await disclosuresSummary(q, school, refs), objections: await objectionsOf(q, school, refs) };
 }

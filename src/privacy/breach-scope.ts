@@ -4,7 +4,8 @@ import { claimNames } from './disclosures.js';
 // Breach scope (docs/resolution-and-breach.md): after a breach at a supplier
 // (or at one of its products), which pupils had data released there in a
 // period, and which claims. The ledger names pupils by student ref only, so a
-// school asks with the refs of its roster; the operator sees counts per school.
+// school asks with the refs of its roster (each pupil under both forms during
+// the transition, docs/pseudonyms.md); the operator sees counts per school.
 
 /** What the breach concerns: every product of one supplier, or one product. */
 export type BreachTarget = { supplier: string } | { client: string };
@@ -16,8 +17,9 @@ export interface BreachPeriod {
   until: string;
 }
 
-export interface AffectedRef {
-  studentRef: string;
+export interface AffectedPupil {
+  /** The pupil's position in the roster asked about. */
+  position: number;
   clients: string[];
   claims: string[];
   firstDay: string;
@@ -37,25 +39,49 @@ const targetColumn = (target: BreachTarget): { column: 'supplier_id' | 'client_i
 const unionOf = (sets: readonly string[]): string[] => [...new Set(sets.flatMap(claimNames))].sort();
 
 interface AffectedRow {
-  student_ref: string;
+  position: number;
   clients: string[];
   claim_sets: string[];
   first_day: string;
   last_day: string;
 }
 
-/** The refs among `refs` with disclosures at the target in the period, one entry per ref. */
-export async function affectedRefs(q: Queryable, school: string, period: BreachPeriod, refs: readonly string[]): Promise<AffectedRef[]> {
+/** Pupils asked about per statement: a whole school's roster takes a few. */
+const PUPILS_PER_QUERY = 5_000;
+
+/**
+ * The pupils of a roster, each given by all its refs, with disclosures at the target in the
+ * period, in roster order: one entry per pupil, whichever of its refs the rows carry. A pupil
+ * given twice (the same ref) is found at its first position only.
+ */
+export async function affectedPupils(q: Queryable, school: string, period: BreachPeriod, roster: readonly (readonly string[])[]): Promise<AffectedPupil[]> {
+  const positionOf = new Map<string, number>();
+  roster.forEach((refs, position) => {
+    for (const ref of refs) if (!positionOf.has(ref)) positionOf.set(ref, position);
+  });
+  // In roster order, so a pupil's refs are neighbours and each statement takes whole pupils.
+  const pairs = [...positionOf];
+  const found: AffectedPupil[] = [];
+  for (let start = 0, end = 0; start < pairs.length; start = end) {
+    const last = pairs[start]![1] + PUPILS_PER_QUERY;
+    while (end < pairs.length && pairs[end]![1] < last) end++;
+    found.push(...(await affectedIn(q, school, period, pairs.slice(start, end))));
+  }
+  return found.sort((x, y) => x.position - y.position);
+}
+
+async function affectedIn(q: Queryable, school: string, period: BreachPeriod, pairs: readonly [string, number][]): Promise<AffectedPupil[]> {
   const { column, id } = targetColumn(period.target);
   const rows = await q.query<AffectedRow>(
-    `SELECT student_ref, array_agg(DISTINCT client_id ORDER BY client_id) AS clients, array_agg(DISTINCT claims) AS claim_sets,
-            min(day)::text AS first_day, max(day)::text AS last_day
-     FROM disclosures
-     WHERE school_id = $1 AND ${column} = $2 AND day BETWEEN $3::date AND $4::date AND student_ref = ANY($5::text[])
-     GROUP BY student_ref`,
-    [school, id, period.from, period.until, refs],
+    `SELECT p.position, array_agg(DISTINCT d.client_id ORDER BY d.client_id) AS clients, array_agg(DISTINCT d.claims) AS claim_sets,
+            min(d.day)::text AS first_day, max(d.day)::text AS last_day
+     FROM unnest($5::text[], $6::int[]) AS p(ref, position)
+     JOIN disclosures d ON d.school_id = $1 AND d.student_ref = p.ref
+     WHERE d.${column} = $2 AND d.day BETWEEN $3::date AND $4::date
+     GROUP BY p.position`,
+    [school, id, period.from, period.until, pairs.map(([ref]) => ref), pairs.map(([, position]) => position)],
   );
-  return rows.map((r) => ({ studentRef: r.student_ref, clients: r.clients, claims: unionOf(r.claim_sets), firstDay: r.first_day, lastDay: r.last_day }));
+  return rows.map((r) => ({ position: Number(r.position), clients: r.clients, claims: unionOf(r.claim_sets), firstDay: r.first_day, lastDay: r.last_day }));
 }
 
 interface CountRow {

@@ -1,13 +1,13 @@
 import type { Queryable } from '../store/db.js';
 
-// The disclosure ledger's table (docs/privacy.md; migration 002): what
-// was released to whom, per pupil and school day, by student ref and claim
-// names only. Every read and write names the school.
+// The disclosure ledger's table (docs/privacy.md; migrations 002, 004):
+// what was released to whom, per pupil and school day, by student ref and
+// claim names only. Every read and write names the school.
 
 /** One release, or several of the same set on the same day (`count`). */
 export interface Disclosure {
   readonly school: string;
-  /** docs/pseudonyms.md: lower-case hex HMAC(k_ref, school "\0" studentKey). */
+  /** Lower-case hex HMAC(k_ref, "ref\0" || root) (docs/pseudonyms.md); a version-1 row has the first form. */
   readonly studentRef: string;
   readonly client: string;
   readonly supplier: string;
@@ -37,12 +37,13 @@ const columns = (rows: readonly DisclosureRow[]) => [
 /**
  * Record releases durably, as one statement for a whole batch (group commit).
  * Rows that exist already count up. Rows of one batch must have distinct keys.
+ * Every row this release writes has a ref of version 2 (migration 004).
  */
 export async function insertDisclosures(q: Queryable, rows: readonly DisclosureRow[]): Promise<void> {
   if (!rows.length) return;
   await q.query(
-    `INSERT INTO disclosures (school_id, student_ref, client_id, supplier_id, claims, day, count)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::int[])
+    `INSERT INTO disclosures (school_id, student_ref, client_id, supplier_id, claims, day, count, ref_version)
+     SELECT *, 2 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::int[])
      ON CONFLICT (school_id, student_ref, client_id, claims, day) DO UPDATE SET count = disclosures.count + excluded.count`,
     columns(rows),
   );
@@ -90,11 +91,11 @@ export function daysBefore(day: string, days: number): string {
   return new Date(Date.UTC(y, m - 1, d - days)).toISOString().slice(0, 10);
 }
 
-/** Erasure: remove every ledger row of one pupil of one school; returns them (their KV markers go too). */
-export async function deleteDisclosuresOf(tx: Queryable, school: string, studentRef: string): Promise<DisclosureRow[]> {
+/** Erasure: remove every ledger row of one pupil of one school, under any of its refs; returns them (their KV markers go too). */
+export async function deleteDisclosuresOf(tx: Queryable, school: string, refs: readonly string[]): Promise<DisclosureRow[]> {
   const rows = await tx.query<Row>(
-    `DELETE FROM disclosures WHERE school_id = $1 AND student_ref = $2 RETURNING ${ROW_COLUMNS}`,
-    [school, studentRef],
+    `DELETE FROM disclosures WHERE school_id = $1 AND student_ref = ANY($2::text[]) RETURNING ${ROW_COLUMNS}`,
+    [school, refs],
   );
   return rows.map(toRow);
 }

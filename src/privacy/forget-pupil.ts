@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { KeySchedule } from '../crypto/key-schedule.js';
 import type { RootCache } from '../crypto/root-cache.js';
-import { rootCacheKey, studentRef } from '../crypto/pseudonym.js';
+import { rootCacheKey } from '../crypto/pseudonym.js';
 import type { Kv } from '../store/kv.js';
 import { openNotices } from '../store/notices.js';
 import type { DisclosureLedger } from './ledger.js';
@@ -20,8 +20,8 @@ export const PUPIL_ERASED = 'pupil-erased';
 export interface PupilForgetting {
   /** The shared KV: the given ledger markers and the cached root. Throws when the KV cannot answer. */
   forgetShared(input: Buffer, markers: readonly string[]): Promise<void>;
-  /** This process's memory now, every other process's through a notice (best effort). */
-  forgetInProcesses(input: Buffer): Promise<void>;
+  /** This process's memory now, every other process's through a notice (best effort); `ref` is the pupil's student ref. */
+  forgetInProcesses(input: Buffer, ref: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,8 +66,8 @@ export function openPupilForgetting(config: Config, deps: ForgettingDeps, onErro
       for (const marker of markers) await kv.del(marker);
       await roots.forget(input);
     },
-    async forgetInProcesses(input) {
-      const notice = { ref: studentRef(keys, input), cacheKey: rootCacheKey(keys, input) };
+    async forgetInProcesses(input, ref) {
+      const notice = { ref, cacheKey: rootCacheKey(keys, input) };
       forgetHere(notice);
       await notices.publish(JSON.stringify(notice));
     },

@@ -1,3 +1,4 @@
+import type { PupilRefs } from '../crypto/pseudonym.js';
 import type { Client, Licence, Registry, Supplier } from '../store/registry.js';
 import type { ReleasableClaim } from '../store/seed-schema.js';
 import { releasedNames } from './claims.js';
@@ -33,20 +34,20 @@ export interface ReleaseQuestion {
   readonly registry: Pick<Registry, 'clients' | 'suppliers' | 'licencesFor' | 'objectsTo'>;
   readonly clientId: string;
   readonly pupil: Pupil;
-  /** How durable records name the pupil (docs/pseudonyms.md): objections are kept under it. */
-  readonly studentRef: string;
+  /** How durable records name the pupil (docs/pseudonyms.md): objections are kept under it (or its first form). */
+  readonly refs: PupilRefs;
   /** The Dutch calendar day, YYYY-MM-DD (licence dates are days where the schools are). */
   readonly day: string;
 }
 
 const refused = (why: ReleaseRefusal): ReleaseDecision => ({ refused: why });
 
-export function decideRelease({ registry, clientId, pupil, studentRef, day }: ReleaseQuestion): ReleaseDecision {
+export function decideRelease({ registry, clientId, pupil, refs, day }: ReleaseQuestion): ReleaseDecision {
   const client = registry.clients.get(clientId);
   const supplier = client && registry.suppliers.get(client.supplier);
   if (!client || !supplier) return refused('unknown_client');
   const licence = findLicence(registry.licencesFor(pupil.school, client.clientId), pupil, day);
   if (!licence) return refused('no_licence');
-  if (registry.objectsTo(studentRef, client.clientId, supplier.id)) return refused('objection');
+  if (registry.objectsTo(refs, client.clientId, supplier.id)) return refused('objection');
   return { release: { client, supplier, licence, claims: releasedNames(licence, client) } };
 }

@@ -51,8 +51,8 @@ export const KV_KEYS = {
     holds: '"this disclosure row is durable today"; key: student ref, client, claim names and day',
   },
   resolutionJob: {
-    prefix: 'resjob:', owner: 'src/privacy/resolution-job-store.ts', ttl: 'RESOLUTION_JOB_TTL_SECONDS',
-    holds: 'a pseudonym-resolution job\'s state and (under resjob:<id>:result) its pseudonyms; never a pupil key',
+    prefix: 'resjob:', owner: 'src/privacy/job-store.ts', ttl: 'RESOLUTION_JOB_TTL_SECONDS',
+    holds: 'a pupil job\'s state (resolution or breach scope) and (under resjob:<id>:result) its result: pseudonyms, or affected pupils by position; never a pupil key or student ref',
   },
   rateLimit: {
     prefix: 'rl:', owner: 'src/ops/rate-limit.ts', ttl: 'the limit\'s window (60 s)',

@@ -2,15 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireAccessRules, type AdminRoute } from '../../src/admin/auth.js';
-import { createKeySchedule } from '../../src/crypto/key-schedule.js';
-import { pupilInput, studentRef } from '../../src/crypto/pseudonym.js';
 import { insertDisclosures } from '../../src/privacy/disclosures.js';
 import { adminCall, adminClient } from '../helpers/admin.js';
 import { TestClock } from '../helpers/clock.js';
 import { pgliteTestDb, type TestDb } from '../helpers/db.js';
 import { makeWorld, type World } from '../helpers/fixture.js';
 import { waitForJob } from '../helpers/resolution.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, TEST_SCRYPT, type TestGateway } from '../helpers/gateway.js';
+import { referenceRefs } from '../helpers/reference-pseudonym.js';
 
 // the README's Admin API: a school admin reads and changes only its own school.
 // This walks every admin route the app registered (a route added later is
@@ -31,7 +30,7 @@ describe('admin access matrix', () => {
   let routes: AdminRoute[];
   const clock = new TestClock();
   const tokens = { a: '', revoked: '', expiring: '' };
-  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '' };
+  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '', aBreachJob: '', bBreachJob: '' };
   const master = randomBytes(32);
 
   beforeAll(async () => {
@@ -54,12 +53,16 @@ describe('admin access matrix', () => {
     const objection = async (school: string) => (await operator.post(`/schools/${school}/objections`, { studentKey: B_PUPIL, client: 'taalapp' })).body as { id: string };
     ids.aObjection = (await objection(A)).id;
     ids.bObjection = (await objection(B)).id;
-    const ref = studentRef(createKeySchedule(master), pupilInput(B, B_PUPIL));
+    const { ref } = referenceRefs({ master, school: B, studentKey: B_PUPIL, ...TEST_SCRYPT });
     await insertDisclosures(store.db, [{ school: B, studentRef: ref, client: 'taalapp', supplier: 'uitgever-b', claims: ['school'], day: '2026-01-05', count: 1 }]);
     // A finished pseudonym job of each school (its result is readable).
     for (const [school, key] of [[A, 'aJob'], [B, 'bJob']] as const) {
       ids[key] = (await operator.post(`/schools/${school}/pseudonym-jobs`, { supplier: 'uitgever-b', studentKeys: ['leerling-1'] })).body.id;
       await waitForJob(operator, `/schools/${school}/pseudonym-jobs/${ids[key]}`);
+    }
+    for (const [school, key] of [[A, 'aBreachJob'], [B, 'bBreachJob']] as const) {
+      ids[key] = (await operator.post(`/schools/${school}/breach-scope-jobs`, { client: 'taalapp', from: '2026-01-01', until: '2026-01-31', studentKeys: [B_PUPIL] })).body.id;
+      await waitForJob(operator, `/schools/${school}/breach-scope-jobs/${ids[key]}`);
     }
   }, 60_000);
   afterAll(async () => {
@@ -75,6 +78,10 @@ describe('admin access matrix', () => {
       missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', objectionId: randomUUID(), jobId: randomUUID() },
     };
     if (route.url.startsWith('/admin/v1/operator-tokens/')) values.b!.tokenId = ids.operatorToken;
+    if (route.url.includes('/breach-scope-jobs/')) {
+      values.a!.jobId = ids.aBreachJob;
+      values.b!.jobId = ids.bBreachJob;
+    }
     return route.url.replace('/admin/v1', '').replace(/:([A-Za-z]+)/g, (_m, name: string) => {
       const value = values[target]![name];
       if (!value) throw new Error(`no test value for :${name} in ${route.url}: extend the access matrix`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySchedule } from '../../src/crypto/key-schedule.js';
-import { pupilInput, rootCacheKey, studentRef } from '../../src/crypto/pseudonym.js';
+import { pupilInput, rootCacheKey } from '../../src/crypto/pseudonym.js';
 import { schoolDay } from '../../src/release/licence.js';
 import { migrate } from '../../src/store/migrate.js';
 import { PgDb } from '../../src/store/pg-db.js';
@@ -11,7 +11,8 @@ import { adminClient } from '../helpers/admin.js';
 import { fullLogin } from '../helpers/browser.js';
 import { freshPgDatabase } from '../helpers/db.js';
 import { makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, TEST_SCRYPT, type TestGateway } from '../helpers/gateway.js';
+import { referenceRefs } from '../helpers/reference-pseudonym.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { isolatedRedisKv, redisUrl } from '../helpers/redis.js';
 import { everyTableText, ledgerRows } from './privacy-helpers.js';
@@ -47,7 +48,7 @@ async function everyRedisText(): Promise<string> {
 describe('erasure with Redis and PostgreSQL, across two gateway processes', () => {
   const master = randomBytes(32);
   const keys = createKeySchedule(master);
-  const ref = studentRef(keys, pupilInput('12AB', KEY));
+  const { ref } = referenceRefs({ master, school: '12AB', studentKey: KEY, ...TEST_SCRYPT });
   const cacheKey = rootCacheKey(keys, pupilInput('12AB', KEY));
   let world: World;
   let database: Awaited<ReturnType<typeof freshPgDatabase>>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeySchedule } from '../../src/crypto/key-schedule.js';
-import { pupilInput, rootCacheKey, studentRef } from '../../src/crypto/pseudonym.js';
+import { pupilInput, rootCacheKey } from '../../src/crypto/pseudonym.js';
 import { insertDisclosures } from '../../src/privacy/disclosures.js';
 import { schoolDay } from '../../src/release/licence.js';
 import { adminClient, type AdminClient } from '../helpers/admin.js';
@@ -10,7 +10,8 @@ import { fullLogin, postAssertion, toSchool } from '../helpers/browser.js';
 import { TestClock } from '../helpers/clock.js';
 import type { TestDb } from '../helpers/db.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
-import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, TEST_SCRYPT, type TestGateway } from '../helpers/gateway.js';
+import { referenceRefs } from '../helpers/reference-pseudonym.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { issueCode } from '../helpers/token-userinfo-requests.js';
 import { everyTableText, ledgerRows } from './privacy-helpers.js';
@@ -40,7 +41,7 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
   let taal: TestPublisher;
 
   const pupil = (key: string) => ({ ...PUPIL, sub: key });
-  const refOf = (key: string, school = '12AB') => studentRef(keys, pupilInput(school, key));
+  const refOf = (key: string, school = '12AB') => referenceRefs({ master, school, studentKey: key, ...TEST_SCRYPT }).ref;
   const rowsOf = (key: string) => ledgerRows(store.db, refOf(key));
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STALE_AFTER_MS } from '../../src/privacy/resolution-job-store.js';
+import { STALE_AFTER_MS } from '../../src/privacy/job-store.js';
 import { RedisKv } from '../../src/store/redis-kv.js';
 import { adminClient, type AdminClient } from '../helpers/admin.js';
 import { TestClock } from '../helpers/clock.js';

@@ -1,7 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeySchedule } from '../../src/crypto/key-schedule.js';
-import { pupilInput, studentRef } from '../../src/crypto/pseudonym.js';
 import { insertDisclosures } from '../../src/privacy/disclosures.js';
 import { schoolDay } from '../../src/release/licence.js';
 import type { MemoryKv } from '../../src/store/memory-kv.js';
@@ -12,7 +10,7 @@ import type { TestDb } from '../helpers/db.js';
 import { LEES_CB, makeWorld, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
 import { startGateway, TEST_SCRYPT, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
-import { referencePseudonyms } from '../helpers/reference-pseudonym.js';
+import { referencePseudonyms, referenceRefs } from '../helpers/reference-pseudonym.js';
 import { keysFoundInTables, waitForJob } from '../helpers/resolution.js';
 import type { PupilClaims } from '../helpers/test-school.js';
 
@@ -22,6 +20,7 @@ import type { PupilClaims } from '../helpers/test-school.js';
 const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const PROBLEM = 'urn:pgw:problem:';
 const JOBS = '/schools/12AB/pseudonym-jobs';
+const BREACH_JOBS = '/schools/12AB/breach-scope-jobs';
 const DAY_MS = 86_400_000;
 
 /** Pupil keys no other test uses, so finding one anywhere means this test leaked it. */
@@ -30,7 +29,6 @@ const pupil = (sub: string): PupilClaims => ({ sub, given_name: 'Sam', groups: [
 
 export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
   const master = randomBytes(32);
-  const keys = createKeySchedule(master);
   const clock = new TestClock();
   const p = { reken: secretKey('reken'), lees: secretKey('lees'), taal: secretKey('taal'), old: secretKey('old'), never: secretKey('never'), klimop: secretKey('klimop') };
   let world: World;
@@ -65,7 +63,7 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
     // Releases weeks before the period asked about (logins then), within the ledger's retention.
     earlier = schoolDay(clock.now() - 60 * DAY_MS);
     before = schoolDay(clock.now() - 90 * DAY_MS);
-    await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.old)), client: 'rekenapp', supplier: 'uitgever-a', claims: ['grade', 'school'], day: earlier, count: 1 }]);
+    await insertDisclosures(store.db, [{ school: '12AB', studentRef: referenceRefs({ master, school: '12AB', studentKey: p.old, ...TEST_SCRYPT }).ref, client: 'rekenapp', supplier: 'uitgever-a', claims: ['grade', 'school'], day: earlier, count: 1 }]);
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();
@@ -284,12 +282,51 @@ export function defineResultsAndBreachSuite(makeDb: () => Promise<TestDb>) {
       expect({ status: unknownClient.status, errors: unknownClient.body.errors }).toEqual({ status: 422, errors: [{ field: 'client', detail: 'no such client' }] });
       const operatorBoth = await operator.get(`/breach-scope?supplier=uitgever-a&client=rekenapp&from=${today}&until=${today}`);
       expect({ status: operatorBoth.status, errors: operatorBoth.body.errors }).toEqual({ status: 400, errors: [{ field: 'querystring.supplier', detail: 'give exactly one of supplier or client' }] });
-      const tooMany = await breach(schoolA, { ...base, supplier: 'uitgever-a', studentKeys: Array.from({ length: 50_001 }, (_, i) => `k${i}`) });
-      expect({ status: tooMany.status, field: tooMany.body.errors[0].field }).toEqual({ status: 400, field: 'studentKeys' });
+      // More than a few pupils at once is a job: each key may cost a scrypt run.
+      const tooMany = await breach(schoolA, { ...base, supplier: 'uitgever-a', studentKeys: Array.from({ length: 101 }, (_, i) => `k${i}`) });
+      expect({ status: tooMany.status, errors: tooMany.body.errors }).toEqual({ status: 400, errors: [{ field: 'studentKeys', detail: 'at most 100 keys at once; send a whole roster to breach-scope-jobs' }] });
+      const tooManyForAJob = await schoolA.post(BREACH_JOBS, { ...base, supplier: 'uitgever-a', studentKeys: Array.from({ length: 50_001 }, (_, i) => `k${i}`) });
+      expect({ status: tooManyForAJob.status, field: tooManyForAJob.body.errors[0].field }).toEqual({ status: 400, field: 'studentKeys' });
+      const reversedJob = await schoolA.post(BREACH_JOBS, { ...base, supplier: 'uitgever-a', from: '2026-02-01', until: '2026-01-31' });
+      expect({ status: reversedJob.status, errors: reversedJob.body.errors }).toEqual({ status: 400, errors: [{ field: 'until', detail: 'must not be before from' }] });
+      const unknownJob = await schoolA.post(BREACH_JOBS, { ...base, client: 'geenapp' });
+      expect({ status: unknownJob.status, errors: unknownJob.body.errors }).toEqual({ status: 422, errors: [{ field: 'client', detail: 'no such client' }] });
+    });
+
+    it('answers a whole roster as a job: the same pupils by position in the roster, no key or ref in the KV', async () => {
+      const many = [...Array.from({ length: 150 }, (_, i) => `rooster-${i}-${randomBytes(4).toString('hex')}`), p.lees, p.reken, p.lees];
+      const started = await schoolA.post(BREACH_JOBS, { supplier: 'uitgever-a', from: today, until: today, studentKeys: many });
+      expect(started.status).toBe(202);
+      expect(started.headers.get('location')).toBe(`/admin/v1${BREACH_JOBS}/${started.body.id}`);
+      expect(started.body).toEqual({ id: expect.any(String), status: 'running', total: 153, done: 0 });
+      const job = await waitForJob(schoolA, `${BREACH_JOBS}/${started.body.id}`);
+      expect(job).toEqual({ id: started.body.id, supplier: 'uitgever-a', from: today, until: today, status: 'done', total: 153, done: 153, startedAt: expect.any(String), finishedAt: expect.any(String) });
+      const result = await schoolA.get(`${BREACH_JOBS}/${started.body.id}/result`);
+      expect(result.body).toEqual({
+        affected: [
+          { position: 150, clients: ['leesapp'], claims: ['grade'], firstDay: today, lastDay: today },
+          { position: 151, clients: ['rekenapp'], claims: ['grade', 'group_names', 'groups', 'school'], firstDay: today, lastDay: today },
+        ],
+        rosterSize: 153,
+        affectedCount: 2,
+      });
+      // The same answer as for a few pupils at once.
+      const sync = await breach(schoolA, { supplier: 'uitgever-a', from: today, until: today, studentKeys: many.slice(148) });
+      expect(sync.body.affected.map(({ studentKey, ...a }: { studentKey: string }) => ({ position: many.indexOf(studentKey), ...a }))).toEqual(result.body.affected);
+      // Each kind of job is found only under its own routes, and only at its own school.
+      expect((await schoolA.get(`${JOBS}/${started.body.id}`)).status).toBe(404);
+      expect((await schoolB.get(`/schools/34CD01/breach-scope-jobs/${started.body.id}`)).status).toBe(404);
+      const kv = gateway.kv as MemoryKv;
+      const entries = (await Promise.all(kv.keys().map(async (k) => `${k}=${await kv.get(k)}`))).filter((e) => e.startsWith(`resjob:${started.body.id}`));
+      expect(entries).toHaveLength(2);
+      for (const key of [p.lees, p.reken, many[0]!]) {
+        const refs = referenceRefs({ master, school: '12AB', studentKey: key, ...TEST_SCRYPT });
+        expect(entries.filter((e) => e.includes(key) || e.includes(refs.ref) || e.includes(refs.legacyRef))).toEqual([]);
+      }
     });
 
     it('still answers for a supplier whose registration was removed, from the ledger', async () => {
-      await insertDisclosures(store.db, [{ school: '12AB', studentRef: studentRef(keys, pupilInput('12AB', p.never)), client: 'oude-app', supplier: 'oude-uitgever', claims: ['school'], day: before, count: 2 }]);
+      await insertDisclosures(store.db, [{ school: '12AB', studentRef: referenceRefs({ master, school: '12AB', studentKey: p.never, ...TEST_SCRYPT }).ref, client: 'oude-app', supplier: 'oude-uitgever', claims: ['school'], day: before, count: 2 }]);
       const res = await breach(schoolA, { supplier: 'oude-uitgever', from: before, until: today, studentKeys: roster() });
       expect(res.body).toEqual({ affected: [{ studentKey: p.never, clients: ['oude-app'], claims: ['school'], firstDay: before, lastDay: before }], rosterSize: 5, affectedCount: 1 });
       // Another school never released anything there: for it, the supplier is unknown.

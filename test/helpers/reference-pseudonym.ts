@@ -30,6 +30,12 @@ export interface ReferenceCase {
   p: number;
 }
 
+/** A pupil's student ref and its first form, from the text alone (scrypt cost as the gateway's). */
+export function referenceRefs(c: Pick<ReferenceCase, 'master' | 'school' | 'studentKey' | 'N' | 'r' | 'p'>): { ref: string; legacyRef: string } {
+  const { ref, legacyRef } = referencePseudonyms({ ...c, supplier: 'any', version: 1, group: '' });
+  return { ref, legacyRef };
+}
+
 export function referencePseudonyms(c: ReferenceCase) {
   const input = utf8ToBytes(`${c.school}\0${c.studentKey.normalize('NFC')}`);
   const root = scrypt(input, key(c.master, 'pgw/root'), { N: c.N, r: c.r, p: c.p, dkLen: 32 });
@@ -39,6 +45,8 @@ export function referencePseudonyms(c: ReferenceCase) {
     root: bytesToHex(root),
     sub: base32Lower(hmac(sha256, kSupplier, subjectInput).slice(0, 20)),
     group: base32Lower(hmac(sha256, kSupplier, utf8ToBytes(`group\0${c.school}\0${c.group}`)).slice(0, 20)),
-    ref: bytesToHex(hmac(sha256, key(c.master, 'pgw/ref'), input)),
+    ref: bytesToHex(hmac(sha256, key(c.master, 'pgw/ref'), new Uint8Array([...utf8ToBytes('ref\0'), ...root]))),
+    /** The ref's first form (until 2026-12), kept only to test the transition. */
+    legacyRef: bytesToHex(hmac(sha256, key(c.master, 'pgw/ref'), input)),
   };
 }

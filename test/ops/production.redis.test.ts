@@ -18,8 +18,8 @@ import { DisposableRedis } from '../helpers/redis-server.js';
 // Issue 6, container: no Docker engine runs here, so this runs what the image
 // runs -- `node dist/main.js` from a fresh `tsc` build -- with exactly the
 // environment the Dockerfile and docker-compose.yml give it, against a Redis
-// started as compose starts it (noeviction). Only loopback addresses and the
-// service URLs are swapped for local ones.
+// started as compose starts it (noeviction, a password). Only loopback
+// addresses and the services' hosts and ports are swapped for local ones.
 
 const run = promisify(execFile);
 
@@ -33,9 +33,10 @@ describe('the production build with the compose environment', () => {
   let database: string;
   let env: Record<string, string>;
   const masterKey = randomBytes(32).toString('base64');
+  const redisPassword = randomBytes(12).toString('hex');
 
   beforeAll(async () => {
-    [build, redis, world] = await Promise.all([buildDist(), DisposableRedis.start(['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction']), makeWorld()]);
+    [build, redis, world] = await Promise.all([buildDist(), DisposableRedis.start(['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction', '--requirepass', redisPassword]), makeWorld()]);
     // A database of its own, so DATABASE_URL points somewhere real once the PostgreSQL store reads it.
     database = `pgw_prod_${randomBytes(4).toString('hex')}`;
     await run('createdb', ['-h', '127.0.0.1', '-U', 'postgres', database]);
@@ -44,7 +45,7 @@ describe('the production build with the compose environment', () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    const secrets = { ISSUER: url, POSTGRES_PASSWORD: 'unused', PSEUDONYM_MASTER_KEY: masterKey, SEED_FILE: join(dir, 'seed.json') };
+    const secrets = { ISSUER: url, POSTGRES_PASSWORD: 'unused', REDIS_PASSWORD: redisPassword, PSEUDONYM_MASTER_KEY: masterKey, SEED_FILE: join(dir, 'seed.json') };
     const compose = Object.fromEntries(Object.entries(composeEnvironment('gateway')).map(([k, v]) => [k, interpolate(v, secrets)]));
     env = {
       ...dockerfile().env,
@@ -54,7 +55,8 @@ describe('the production build with the compose environment', () => {
       PORT: String(port),
       METRICS_HOST: '127.0.0.1',
       METRICS_PORT: String(metricsPort),
-      REDIS_URL: redis.url,
+      // Compose's URL, with its password, to the local Redis.
+      REDIS_URL: compose.REDIS_URL!.replace('@redis:6379', `@127.0.0.1:${redis.port}`),
       DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
       DATA_DIR: join(dir, 'data'),
       // Cheap pseudonyms for the test; the production default is covered by the vectors test.

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { schoolDay } from '../../src/release/licence.js';
 import { fullLogin, postAssertion, toSchool } from '../helpers/browser.js';
 import { makeWorld, PUPIL, REKEN_CB, type World } from '../helpers/fixture.js';
-import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, stateKeys, TEST_SCRYPT, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { referencePseudonyms } from '../helpers/reference-pseudonym.js';
 
@@ -30,7 +30,7 @@ describe('the login records its disclosure', () => {
 
   it('records the student ref (docs/pseudonyms.md), client, supplier, exactly the released claim names and the day', async () => {
     const { claims } = await fullLogin(gateway, world.regenboog, reken, PUPIL);
-    const ref = referencePseudonyms({ master, school: '12AB', studentKey: PUPIL.sub, supplier: 'uitgever-a', version: 1, group: '8a', N: 2, r: 1, p: 1 }).ref;
+    const ref = referencePseudonyms({ master, school: '12AB', studentKey: PUPIL.sub, supplier: 'uitgever-a', version: 1, group: '8a', ...TEST_SCRYPT }).ref;
     expect(gateway.ledger!.recorded).toEqual([
       { school: '12AB', studentRef: ref, client: 'rekenapp', supplier: 'uitgever-a', claims: ['school', 'grade', 'groups', 'group_names'], day: schoolDay(Date.now()) },
     ]);

@@ -38,6 +38,10 @@ const LICENCES: Licence[] = [
 ];
 
 const REF = 'ref-of-sanne';
+/** The first form of Sanne's ref (docs/pseudonyms.md, "The transition"), computed only when an objection has that form. */
+const LEGACY_REF = 'first-form-ref-of-sanne';
+let legacyAsked = 0;
+const REFS = { ref: REF, legacy: () => (legacyAsked++, LEGACY_REF) };
 function registry(objections: ObjectionTarget[] = []): Parameters<typeof decideRelease>[0]['registry'] {
   return {
     clients: new Map(CLIENTS.map((c) => [c.clientId, c])),
@@ -92,19 +96,31 @@ const ROWS: Row[] = [
   { rule: 'an objection against another client does not', clientId: 'leesapp', pupil: pupil(), objections: [{ studentRef: REF, client: 'rekenapp' }], expect: ['school', 'grade'] },
   { rule: 'an objection against another supplier does not', clientId: 'leesapp', pupil: pupil(), objections: [{ studentRef: REF, supplier: 'uitgever-b' }], expect: ['school', 'grade'] },
   { rule: "another pupil's objection does not", clientId: 'leesapp', pupil: pupil(), objections: [{ studentRef: 'ref-of-someone-else', client: 'leesapp' }], expect: ['school', 'grade'] },
+  // The transition: an objection kept under the first form of the pupil's ref.
+  { rule: 'an objection under the first form of the ref stops the release', clientId: 'rekenapp', pupil: pupil(), objections: [{ studentRef: LEGACY_REF, legacy: true, client: 'rekenapp' }], expect: 'objection' },
+  { rule: 'the first form of another pupil does not', clientId: 'rekenapp', pupil: pupil(), objections: [{ studentRef: 'first-form-of-someone-else', legacy: true, client: 'rekenapp' }], expect: ['school', 'grade', 'groups'] },
   { rule: 'no licence is refused as such even with an objection', clientId: 'rekenapp', pupil: pupil({ groups: [] }), objections: [{ studentRef: REF, client: 'rekenapp' }], expect: 'no_licence' },
 ];
 
 describe('decideRelease', () => {
   it.each(ROWS)('$rule', (row) => {
-    const decision = decideRelease({ registry: registry(row.objections), clientId: row.clientId, pupil: row.pupil, studentRef: REF, day: row.day ?? IN_TERM });
+    const decision = decideRelease({ registry: registry(row.objections), clientId: row.clientId, pupil: row.pupil, refs: REFS, day: row.day ?? IN_TERM });
     const outcome = 'refused' in decision ? decision.refused : decision.release.claims;
     expect(outcome).toEqual(row.expect);
   });
 
   it('names the client, its supplier and the licence that applied', () => {
-    const decision = decideRelease({ registry: registry(), clientId: 'taalapp', pupil: pupil({ school: '34CD' }), studentRef: REF, day: IN_TERM });
+    const decision = decideRelease({ registry: registry(), clientId: 'taalapp', pupil: pupil({ school: '34CD' }), refs: REFS, day: IN_TERM });
     expect(decision).toEqual({ release: { client: CLIENTS[2], supplier: SUPPLIERS[1], licence: LICENCES[3], claims: ['school'] } });
+  });
+
+  it('computes the first form of the ref only while an objection has that form', () => {
+    legacyAsked = 0;
+    const question = { clientId: 'rekenapp', pupil: pupil(), refs: REFS, day: IN_TERM };
+    decideRelease({ ...question, registry: registry([{ studentRef: 'ref-of-someone-else', client: 'rekenapp' }]) });
+    expect(legacyAsked).toBe(0);
+    decideRelease({ ...question, registry: registry([{ studentRef: 'first-form-of-someone-else', legacy: true, client: 'rekenapp' }]) });
+    expect(legacyAsked).toBe(1);
   });
 });
 

@@ -9,7 +9,7 @@ import { composeEnvironment, dockerfile, envFileNames, interpolate, readRepoFile
 // starts the built gateway with this very environment.
 
 const SCHEMA_NAMES = new Set(Object.keys(envSchema.shape));
-const SECRETS = { ISSUER: 'https://login.example.nl', POSTGRES_PASSWORD: 'pw', PSEUDONYM_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
+const SECRETS = { ISSUER: 'https://login.example.nl', POSTGRES_PASSWORD: 'pw', REDIS_PASSWORD: '0123abcd', PSEUDONYM_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') };
 
 describe('Dockerfile', () => {
   const facts = dockerfile();
@@ -50,17 +50,33 @@ describe('docker-compose.yml', () => {
   it('is a valid production configuration once .env supplies the secrets, and refuses to start without them', () => {
     const env = Object.fromEntries(Object.entries(gateway).map(([k, v]) => [k, interpolate(v, SECRETS)]));
     const config = loadConfig(env);
-    expect(config).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', REDIS_URL: 'redis://redis:6379', DATA_DIR: '/data' });
+    expect(config).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', REDIS_URL: 'redis://:0123abcd@redis:6379', DATA_DIR: '/data' });
     expect(() => interpolate(gateway.PSEUDONYM_MASTER_KEY!, {})).toThrow(/PSEUDONYM_MASTER_KEY is required/);
+    expect(() => interpolate(gateway.REDIS_URL!, {})).toThrow(/REDIS_PASSWORD is required/);
     // Docker's stop grace must outlast the gateway's own shutdown bound.
     const grace = /stop_grace_period: (\d+)s/.exec(readRepoFile('docker-compose.yml'))?.[1];
     expect(Number(grace) * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
   });
 
   it('runs Redis with noeviction: codes and replay markers must never be evicted', () => {
-    expect(readRepoFile('docker-compose.yml')).toMatch(/"--maxmemory-policy", "noeviction"/);
+    expect(redisCommand()).toMatch(/ --maxmemory-policy noeviction /);
+  });
+
+  it('treats Redis as secret material: a password, and nothing on disk unless the operator chooses it', () => {
+    const command = redisCommand();
+    expect(command).toMatch(/ --requirepass "\$\$REDIS_PASSWORD" /);
+    expect(command).toMatch(/ --save '' /);
+    expect(command).toMatch(/ --appendonly \$\{REDIS_APPENDONLY:-no\}$/);
+    expect(composeEnvironment('redis').REDIS_PASSWORD).toBe(gateway.REDIS_URL!.match(/^redis:\/\/:(\$\{REDIS_PASSWORD:\?[^}]*\})@redis:6379$/)?.[1]);
   });
 });
+
+/** The shell command compose starts Redis with. */
+function redisCommand(): string {
+  const match = /^ {4}command: \["sh", "-c", "(.*)"\]$/m.exec(readRepoFile('docker-compose.yml').split('\n  postgres:')[0]!.split('\n  redis:')[1]!);
+  if (!match) throw new Error('no sh -c command for redis in docker-compose.yml');
+  return match[1]!.replace(/\\"/g, '"');
+}
 
 /** The names in the first cell of the README's configuration table; `_R` after `PSEUDONYM_SCRYPT_N` means PSEUDONYM_SCRYPT_R. */
 function readmeConfigNames(): string[] {

@@ -1,47 +1,50 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
-import type { KeySchedule } from '../crypto/key-schedule.js';
-import { groupPseudonym, pupilInput, subjectPseudonym } from '../crypto/pseudonym.js';
-import type { RootCache } from '../crypto/root-cache.js';
-import type { Supplier } from '../store/registry.js';
-import { HEARTBEAT_MS, type JobResult, type JobState, type JobStore } from './resolution-job-store.js';
+import type { RootSource } from '../crypto/bounded-roots.js';
+import { pupilInput, type PupilRoot } from '../crypto/pseudonym.js';
+import { HEARTBEAT_MS, type JobAbout, type JobKind, type JobState, type JobStore } from './job-store.js';
 
-// Results back to pupils (docs/resolution-and-breach.md): a school's pupil keys become their
-// pseudonyms at one supplier, as a job with progress. The keys stay in this
-// process's memory while the job runs and nowhere else; the state and the
-// pseudonyms go to the job store. Roots come from the pupil root cache (LRU,
-// then KV, then scrypt off the main thread), so a job also warms the cache for
-// the pupils' next logins. At most `concurrency` roots are derived at a time in
-// this process, whatever the number of jobs: logins keep the rest of libuv's
-// thread pool.
+// Work over a school's pupil keys that needs each pupil's root, as a job with
+// progress (docs/resolution-and-breach.md): results back to pupils
+// (pseudonyms at a supplier) and breach scope over a roster (student refs,
+// then the ledger). The keys stay in this process's memory while the job
+// runs and nowhere else; the state and the result go to the job store. Roots come from the pupil root cache (LRU, then
+// KV, then scrypt off the main thread), bounded for the whole admin API
+// (src/crypto/bounded-roots.ts), so a job also warms the cache for the
+// pupils' next logins.
 
-export interface ResolutionRequest {
+export interface PupilJobRequest<T> {
   /** The job's id (a UUID), chosen by the caller so it can be audited before the job starts. */
   id: string;
+  kind: JobKind;
   school: string;
-  supplier: Supplier;
+  /** Shown with the job's state; never a key. */
+  about: JobAbout;
   studentKeys: readonly string[];
-  groupKeys: readonly string[];
+  /** Per pupil, once its root is at hand: what the job keeps of that pupil (never the key). */
+  each(root: PupilRoot, input: Buffer): T;
+  /** The result, from every pupil's item in input order; saved as JSON. */
+  finish(items: T[]): Promise<unknown>;
 }
 
-export interface ResolutionJobs {
+export interface PupilJobs {
   /** Whether this process would start another job now. */
   canStart(): boolean;
   /** Starts a job in this process; throws JobsBusyError when `maxRunning` jobs run here already. */
-  start(request: ResolutionRequest): Promise<JobState>;
+  start<T>(request: PupilJobRequest<T>): Promise<JobState>;
   /** The job's state: live when it runs in this process, else as the store has it. */
   read(id: string): Promise<JobState | undefined>;
-  readResult(id: string): Promise<JobResult | undefined>;
+  readResult(id: string): Promise<unknown>;
   /** Stops the jobs running here; each is recorded as failed (interrupted). */
   close(): Promise<void>;
 }
 
-export interface ResolutionJobsDeps {
+export interface PupilJobsDeps {
   store: JobStore;
   clock: Clock;
-  keys: KeySchedule;
-  roots: Pick<RootCache, 'rootFor'>;
-  /** Roots derived at a time in this process (RESOLUTION_JOB_CONCURRENCY). */
+  /** Bounded for the whole admin API. */
+  roots: RootSource;
+  /** Roots one job asks for at a time (RESOLUTION_JOB_CONCURRENCY): enough to keep the bound busy. */
   concurrency: number;
   maxRunning: number;
   onError: (err: unknown, what: string) => void;
@@ -49,7 +52,7 @@ export interface ResolutionJobsDeps {
 
 export class JobsBusyError extends Error {
   constructor() {
-    super('too many resolution jobs running in this process');
+    super('too many pupil jobs running in this process');
     this.name = 'JobsBusyError';
   }
 }
@@ -62,49 +65,47 @@ interface RunningJob {
   finished: Promise<void>;
 }
 
-/** Pupils resolved between two turns of the event loop when their roots are in memory. */
+/** Pupils handled between two turns of the event loop when their roots are in memory. */
 const YIELD_EVERY = 256;
 
-export function createResolutionJobs(deps: ResolutionJobsDeps): ResolutionJobs {
+export function createPupilJobs(deps: PupilJobsDeps): PupilJobs {
   const running = new Map<string, RunningJob>();
-  const slots = createSlots(deps.concurrency);
   const iso = (ms: number) => new Date(ms).toISOString();
 
   function write(job: RunningJob, change: Partial<JobState> = {}): Promise<void> {
     job.state = { ...job.state, ...change, heartbeatAt: deps.clock.now() };
     const snapshot = job.state;
-    job.writes = job.writes.then(() => deps.store.save(snapshot)).catch((err: unknown) => deps.onError(err, 'resolution job state not saved'));
+    job.writes = job.writes.then(() => deps.store.save(snapshot)).catch((err: unknown) => deps.onError(err, 'pupil job state not saved'));
     return job.writes;
   }
 
-  async function resolveStudents(job: RunningJob, supplierKey: Uint8Array, studentKeys: readonly string[]): Promise<string[]> {
-    const subs = new Array<string>(studentKeys.length);
+  async function eachPupil<T>(job: RunningJob, request: PupilJobRequest<T>): Promise<T[]> {
+    const { school, studentKeys } = request;
+    const items = new Array<T>(studentKeys.length);
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < studentKeys.length && !job.aborted; i = next++) {
-        const root = await slots.use(() => deps.roots.rootFor(pupilInput(job.state.school, studentKeys[i]!)));
-        subs[i] = subjectPseudonym(supplierKey, root);
+        const input = pupilInput(school, studentKeys[i]!);
+        items[i] = request.each(await deps.roots.rootFor(input), input);
         job.state = { ...job.state, done: job.state.done + 1 };
         // Cached roots resolve without I/O: let logins in between.
         if (i % YIELD_EVERY === 0) await yieldToLoop();
       }
     };
     await Promise.all(Array.from({ length: Math.min(deps.concurrency, studentKeys.length) }, worker));
-    return subs;
+    return items;
   }
 
-  async function run(job: RunningJob, request: ResolutionRequest): Promise<void> {
+  async function run<T>(job: RunningJob, request: PupilJobRequest<T>): Promise<void> {
     const heartbeat = setInterval(() => void write(job), HEARTBEAT_MS);
     heartbeat.unref();
     try {
-      const key = deps.keys.supplier(request.supplier.id, request.supplier.keyVersion);
-      const groups = request.groupKeys.map((g) => groupPseudonym(key, request.school, g));
-      const students = await resolveStudents(job, key, request.studentKeys);
+      const items = await eachPupil(job, request);
       if (job.aborted) return await write(job, { status: 'failed', reason: 'interrupted', finishedAt: iso(deps.clock.now()) });
-      await deps.store.saveResult(job.state.id, { students, groups });
+      await deps.store.saveResult(job.state.id, await request.finish(items));
       await write(job, { status: 'done', finishedAt: iso(deps.clock.now()) });
     } catch (err) {
-      deps.onError(err, 'resolution job failed');
+      deps.onError(err, 'pupil job failed');
       await write(job, { status: 'failed', reason: 'error', finishedAt: iso(deps.clock.now()) });
     } finally {
       clearInterval(heartbeat);
@@ -120,7 +121,7 @@ export function createResolutionJobs(deps: ResolutionJobsDeps): ResolutionJobs {
       const now = deps.clock.now();
       const job: RunningJob = {
         state: {
-          id: request.id, school: request.school, supplier: request.supplier.id, keyVersion: request.supplier.keyVersion,
+          id: request.id, kind: request.kind, school: request.school, about: request.about,
           status: 'running', total: request.studentKeys.length, done: 0, startedAt: iso(now), heartbeatAt: now,
         },
         aborted: false,
@@ -133,7 +134,7 @@ export function createResolutionJobs(deps: ResolutionJobsDeps): ResolutionJobs {
         running.delete(job.state.id);
         throw err;
       });
-      // The keys live only in this closure, and only until the job ends.
+      // The keys live only in the request, and only until the job ends.
       job.finished = run(job, request).finally(() => running.delete(job.state.id));
       return job.state;
     },
@@ -145,25 +146,6 @@ export function createResolutionJobs(deps: ResolutionJobsDeps): ResolutionJobs {
       const jobs = [...running.values()];
       for (const job of jobs) job.aborted = true;
       await Promise.all(jobs.map((job) => job.finished));
-    },
-  };
-}
-
-/** At most `size` tasks at a time; the others wait their turn in order. */
-function createSlots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async use<T>(task: () => Promise<T>): Promise<T> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      try {
-        return await task();
-      } finally {
-        const nextTask = waiting.shift();
-        if (nextTask) nextTask();
-        else free++;
-      }
     },
   };
 }

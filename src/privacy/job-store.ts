@@ -1,35 +1,34 @@
 import type { Kv } from '../store/kv.js';
 import { kvKey } from '../store/kv-keys.js';
 
-// Where a pseudonym-resolution job lives while and after it runs: its state
-// (status, progress, heartbeat) and its result, in the KV (Redis when
-// configured), so any process can answer for it. The result holds pseudonyms
-// only, in input order: never a student key, never a student ref.
+// Where a pupil job (resolution, breach scope: src/privacy/pupil-jobs.ts)
+// lives while and after it runs: its state (status, progress, heartbeat) and
+// its result, in the KV (Redis when configured), so any process can answer
+// for it. Neither ever holds a student key or a student ref: a result names
+// pupils by their position in the request.
 
 export type JobStatus = 'running' | 'done' | 'failed';
 
+/** Results back to pupils (pseudonyms at a supplier), or a breach scope over a roster. */
+export type JobKind = 'resolution' | 'breach-scope';
+
+/** What a job is about, shown with its state: a supplier and key version, or a breach target and period. */
+export type JobAbout = Readonly<Record<string, string | number>>;
+
 export interface JobState {
   readonly id: string;
+  readonly kind: JobKind;
   readonly school: string;
-  readonly supplier: string;
-  /** The supplier's key version the pseudonyms are derived with. */
-  readonly keyVersion: number;
+  readonly about: JobAbout;
   readonly status: JobStatus;
   readonly total: number;
   readonly done: number;
   readonly startedAt: string;
   readonly finishedAt?: string;
-  /** Why a job failed: the process running it stopped (`interrupted`), or the derivation failed (`error`). */
+  /** Why a job failed: the process running it stopped (`interrupted`), or the work failed (`error`). */
   readonly reason?: 'interrupted' | 'error';
   /** When the running process last wrote the state (ms since the epoch). */
   readonly heartbeatAt: number;
-}
-
-export interface JobResult {
-  /** Pupil pseudonyms (`sub`), at the positions of the request's studentKeys. */
-  readonly students: readonly string[];
-  /** Group pseudonyms, at the positions of the request's groupKeys. */
-  readonly groups: readonly string[];
 }
 
 /** The running process writes the state this often, progress included. */
@@ -42,10 +41,11 @@ const resultKey = (id: string) => kvKey('resolutionJob', `${id}:result`);
 
 export interface JobStore {
   save(state: JobState): Promise<void>;
-  saveResult(id: string, result: JobResult): Promise<void>;
+  saveResult(id: string, result: unknown): Promise<void>;
   /** The job as every process sees it, a stale running job as failed; undefined when unknown or expired. */
   read(id: string, now: number): Promise<JobState | undefined>;
-  readResult(id: string): Promise<JobResult | undefined>;
+  /** The result as the job's kind wrote it (JSON). */
+  readResult(id: string): Promise<unknown>;
 }
 
 export function jobStore(kv: Pick<Kv, 'get' | 'set'>, ttlMs: number): JobStore {
@@ -58,7 +58,7 @@ export function jobStore(kv: Pick<Kv, 'get' | 'set'>, ttlMs: number): JobStore {
     },
     async readResult(id) {
       const raw = await kv.get(resultKey(id));
-      return raw === null ? undefined : (JSON.parse(raw) as JobResult);
+      return raw === null ? undefined : (JSON.parse(raw) as unknown);
     },
   };
 }
