@@ -40,6 +40,7 @@ function fuzzTarget(world: World, baseUrl: string, licenceId: string): FuzzTarge
     'POST /schools/{schoolId}/pupils/erase': { studentKey: 'leerling-fuzz' },
     'POST /schools/{schoolId}/pseudonym-jobs': { supplier: 'uitgever-a', studentKeys: ['a'], groupKeys: ['8a'] },
     'POST /schools/{schoolId}/breach-scope': { supplier: 'uitgever-a', from: '2024-01-01', until: '2024-12-31', studentKeys: ['a'] },
+    'POST /schools/{schoolId}/breach-scope-jobs': { supplier: 'uitgever-a', from: '2024-01-01', until: '2024-12-31', studentKeys: ['a'] },
   };
   return {
     baseUrl,
