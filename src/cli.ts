@@ -1,6 +1,6 @@
 import { ConfigError } from './config.js';
 import { KeyCommandError, runKeysCommand } from './cli/keys.js';
-import { AdminCommandError, runOperatorTokenCommand, runSchoolsCommand, runSeedCommand } from './cli/admin.js';
+import { AdminCommandError, runClientSecretCommand, runOperatorTokenCommand, runSchoolsCommand, runSeedCommand } from './cli/admin.js';
 
 // Operator commands: `node dist/cli.js <command> ...` (`npm run keys -- list` in a checkout).
 // Each command lives in src/cli/ and reads the same environment as the gateway.
@@ -10,6 +10,7 @@ const COMMANDS: Record<string, (args: string[], out: (line: string) => void) => 
   'operator-token': runOperatorTokenCommand,
   seed: runSeedCommand,
   schools: runSchoolsCommand,
+  'client-secret': runClientSecretCommand,
 };
 
 async function main(): Promise<number> {

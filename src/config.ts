@@ -39,6 +39,17 @@ const proxyList = z
   .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma-separated list of IP addresses or CIDR ranges' })
   .default([]);
 
+// Destinations a school's or client's jwksUri may reach although production rules refuse them
+// (docs/remote-jwks.md): host names, IP addresses, CIDR ranges.
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const allowList = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.every((entry) => HOST_NAME.test(entry) || isAddressOrCidr(entry)), {
+    message: 'must be a comma-separated list of host names, IP addresses or CIDR ranges',
+  })
+  .default([]);
+
 function isAddressOrCidr(entry: string): boolean {
   const [address = '', prefix, extra] = entry.split('/');
   const family = isIP(address);
@@ -102,6 +113,7 @@ export const envSchema = z.object({
     RATE_LIMIT_ADMIN_PER_MIN: intFromEnv(300, 1, 10_000_000),
     // Operations (docs/operations.md).
     TRUST_PROXY: proxyList,
+    JWKS_URI_ALLOW: allowList,
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),

@@ -44,7 +44,12 @@ async function main(): Promise<void> {
   let db, sync;
   try {
     db = await openDb(config);
-    if (seed) logger.info({ changes: (await importSeed(db, seed)).changes }, 'seed file imported');
+    if (seed) {
+      const { changes, generated } = await importSeed(db, seed);
+      logger.info({ changes }, 'seed file imported');
+      // A secret is shown only to whoever asked for it; a log is no place for it.
+      if (generated.length) logger.warn({ clients: generated.map((g) => g.clientId) }, 'client secrets generated at start are shown nowhere: run `cli client-secret generate CLIENT_ID` to get one');
+    }
     sync = await startRegistrySync(db, { config, refreshMs: config.REGISTRY_REFRESH_SECONDS * 1000, log: logger });
   } catch (err) {
     // Migrations and the first snapshot need the database: without them there is nothing to serve.

@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { sha256 } from '../crypto/tokens.js';
+import { constantEqual, sha256 } from '../crypto/tokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Queryable } from '../store/db.js';
@@ -71,7 +70,7 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
     const credentials = bearerCredentials(request.headers.authorization, 512);
     if (!('token' in credentials)) throw unauthorized();
     const secret = credentials.token;
-    if (bootstrapHash && timingSafeEqual(sha256(secret), bootstrapHash)) {
+    if (bootstrapHash && constantEqual(sha256(secret), bootstrapHash)) {
       deps.onBootstrapUse(request);
       return { actor: 'bootstrap', school: null };
     }

@@ -4,6 +4,7 @@ import { getRegistration } from '../store/registrations.js';
 import type { StoredClient } from '../store/seed-file.js';
 import { clientSchema, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
 import { describeClient, toStoredClient } from '../store/seed-import.js';
+import { withGeneratedSecret } from '../store/client-secrets.js';
 import type { RegistrationResource } from './registration-routes.js';
 import { ruleViolation } from './problem.js';
 import { schoolIdParam, slugParam } from './schemas.js';
@@ -82,11 +83,17 @@ export const clientResource: RegistrationResource<ClientReg, StoredClient> = {
     jwksUri: z.string().optional(),
     claims: z.array(z.string()),
     authMethod: z.enum(['private_key_jwt', 'client_secret_basic']),
+    // Only in the answer to the request that asked for it with "generate": never stored, never shown again.
+    clientSecret: z.string().optional(),
   }),
   idField: 'clientId',
   idOf: (c) => c.clientId,
   readAccess: 'operator',
   toStored: toStoredClient,
+  prepare: (reg) => {
+    const { reg: filled, secret } = withGeneratedSecret(reg);
+    return secret === undefined ? { reg: filled } : { reg: filled, shown: { clientSecret: secret } };
+  },
   // The secret hash stays inside: neither responses nor audit events carry it.
   toView: describeClient,
   schoolOf: () => null,

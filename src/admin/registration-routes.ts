@@ -34,6 +34,8 @@ export interface RegistrationResource<Reg, Stored> {
   /** Who may read one (schools: the school's own admins too). */
   readAccess: Access;
   toStored: (reg: Reg) => Stored;
+  /** Fills in what the gateway makes itself (a client's generated secret) and what the response shows of it, once. */
+  prepare?: (reg: Reg) => { reg: Reg; shown?: Record<string, string> };
   toView: (stored: Stored) => unknown;
   /** The school an audit event concerns. */
   schoolOf: (id: string) => string | null;
@@ -62,7 +64,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
     config: { access: 'operator' },
     schema: { tags, summary: `Register a ${r.kind}`, body: r.body, response: { 201: r.view, ...problems } },
   }, async (request, reply) => {
-    const reg = request.body as Reg;
+    const { reg, shown } = r.prepare?.(request.body as Reg) ?? { reg: request.body as Reg };
     const id = r.idOf(reg);
     const stored = await commitChange(deps, async (tx) => {
       if (await getRegistration(tx, r.kind, id)) throw new Problem('already_exists', 409, `This ${r.kind} is already registered`, [{ field: r.idField, detail: 'is taken' }]);
@@ -72,7 +74,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
       await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.create`, target: `${r.kind}:${id}`, before: null, after: r.toView(doc) });
       return doc;
     });
-    return reply.code(201).send(r.toView(stored));
+    return reply.code(201).send({ ...(r.toView(stored) as object), ...shown });
   });
 
   app.get(one, {
@@ -89,7 +91,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
     schema: { tags, summary: `Replace a ${r.kind}`, params, body: r.body, response: { 200: r.view, ...problems } },
   }, async (request) => {
     const id = idParam(request.params);
-    const reg = request.body as Reg;
+    const { reg, shown } = r.prepare?.(request.body as Reg) ?? { reg: request.body as Reg };
     if (r.idOf(reg) !== id) throw invalidField(r.idField, 'must equal the id in the path');
     const stored = await commitChange(deps, async (tx) => {
       const before = await getRegistration<Stored>(tx, r.kind, id);
@@ -100,7 +102,7 @@ export function registerRegistrationRoutes<Reg, Stored>(scope: FastifyInstance, 
       await recordAudit(tx, { actor: principalOf(request).actor, school: r.schoolOf(id), action: `${r.kind}.update`, target: `${r.kind}:${id}`, before: r.toView(before.doc), after: r.toView(doc) });
       return doc;
     });
-    return r.toView(stored);
+    return { ...(r.toView(stored) as object), ...shown };
   });
 
   app.delete(one, {

@@ -7,13 +7,15 @@ import type { Db } from '../store/db.js';
 import { openDb } from '../store/open-db.js';
 import { LockedError } from '../store/pid-lock.js';
 import { openRegistryNotices } from '../store/registry-notices.js';
-import { listRegistrations } from '../store/registrations.js';
-import { loadSeedFile, SeedError } from '../store/seed-file.js';
+import { getRegistration, listRegistrations, putRegistration } from '../store/registrations.js';
+import { loadSeedFile, SeedError, type StoredClient } from '../store/seed-file.js';
 import type { SchoolReg } from '../store/seed-schema.js';
-import { importSeed } from '../store/seed-import.js';
+import { describeClient, importSeed, toStoredClient } from '../store/seed-import.js';
+import { newClientSecret } from '../store/client-secrets.js';
 
 // The operator's first steps, on the database the gateway uses (DATABASE_URL,
-// or PGlite in DATA_DIR): `operator-token create`, `seed import FILE`, `schools list`.
+// or PGlite in DATA_DIR): `operator-token create`, `seed import FILE`, `schools list`,
+// `client-secret generate CLIENT_ID`.
 
 export class AdminCommandError extends Error {}
 
@@ -55,16 +57,41 @@ export async function runSeedCommand(args: string[], out: Out): Promise<number> 
   const [verb, file, ...rest] = args;
   if (verb !== 'import' || !file || rest.length) throw new AdminCommandError('usage: seed import FILE');
   return withDb(async (db) => {
-    const { changes } = await importSeed(db, await loadSeedFile(file), 'cli');
+    const { changes, generated } = await importSeed(db, await loadSeedFile(file), 'cli');
+    for (const { clientId, secret } of generated) showSecret(out, clientId, secret);
     out(`${changes} change(s) imported`);
-    const config = loadConfig();
-    if (changes && redisTarget(config)) {
-      // Running gateways reload now rather than at their next periodic refresh.
-      const notices = openRegistryNotices(config, () => undefined, () => undefined);
-      await notices.publish();
-      await notices.close();
-    }
+    if (changes) await notifyGateways();
   });
+}
+
+/** `client-secret generate CLIENT_ID`: a fresh secret for a client_secret_basic client, shown once; the old one stops working. */
+export async function runClientSecretCommand(args: string[], out: Out): Promise<number> {
+  const [verb, clientId, ...rest] = args;
+  if (verb !== 'generate' || !clientId || rest.length) throw new AdminCommandError('usage: client-secret generate CLIENT_ID');
+  return withDb(async (db) => {
+    const secret = newClientSecret();
+    await db.transaction(async (tx) => {
+      const current = await getRegistration<StoredClient>(tx, 'client', clientId);
+      if (!current) throw new AdminCommandError(`no client ${clientId}`);
+      if (!current.doc.secretHash) throw new AdminCommandError(`client ${clientId} authenticates with private_key_jwt (jwks or jwksUri): it has no secret`);
+      const doc = toStoredClient({ ...current.doc, clientSecret: secret });
+      await putRegistration(tx, 'client', clientId, doc, doc.supplier);
+      await recordAudit(tx, { actor: 'cli', school: null, action: 'client.secret', target: `client:${clientId}`, before: describeClient(current.doc), after: describeClient(doc) });
+    });
+    showSecret(out, clientId, secret);
+    await notifyGateways();
+  });
+}
+
+const showSecret = (out: Out, clientId: string, secret: string) => out(`client ${clientId}: new secret (shown only now): ${secret}`);
+
+/** Running gateways reload now rather than at their next periodic refresh. */
+async function notifyGateways(): Promise<void> {
+  const config = loadConfig();
+  if (!redisTarget(config)) return;
+  const notices = openRegistryNotices(config, () => undefined, () => undefined);
+  await notices.publish();
+  await notices.close();
 }
 
 export async function runSchoolsCommand(args: string[], out: Out): Promise<number> {

@@ -36,6 +36,19 @@ export async function issueCode(kv: Pick<Kv, 'set'>, grant: Grant): Promise<stri
   return code;
 }
 
+/**
+ * True when `code` is a live code issued to `clientId`. Only reads: the code
+ * stays redeemable. Used as proof of a stake in the client before its remote
+ * JWKS is refetched on an unknown kid (src/outbound/remote-keys.ts).
+ */
+export async function isLiveCodeOf(kv: Pick<Kv, 'get'>, code: string, clientId: string, now: number): Promise<boolean> {
+  if (code.length === 0 || code.length > 256) return false;
+  const sealed = await kv.get(codeKey(code));
+  if (sealed === null || sealed.startsWith(REDEEMED)) return false;
+  const grant = unseal<Grant>(code, sealed);
+  return grant?.clientId === clientId && now <= grant.expiresAt;
+}
+
 export type Redemption =
   | { readonly outcome: 'granted'; readonly grant: Grant }
   | { readonly outcome: 'replayed'; readonly firstAccessTokenHash: string }

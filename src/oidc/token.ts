@@ -21,7 +21,7 @@ const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_i
 export interface TokenDeps {
   readonly issuer: string;
   readonly clock: Clock;
-  readonly kv: Pick<Kv, 'swap' | 'set' | 'setIfAbsent'>;
+  readonly kv: Pick<Kv, 'swap' | 'set' | 'setIfAbsent' | 'get'>;
   readonly registry: () => Registry;
   readonly signing: Pick<SigningKeys, 'current'>;
   readonly rates: RateCounter;

@@ -14,6 +14,13 @@ export const LOGGED_OUT: Message = {
   en: { title: 'You are logged out', body: 'You are logged out of the login service. Close the browser when you are done on a shared computer.' },
 };
 
+/** GET /logout, and a logout POST that did not come from the gateway's own page: ask first. */
+export const CONFIRM_LOGOUT: Message & { readonly button: { readonly nl: string; readonly en: string } } = {
+  nl: { title: 'Uitloggen?', body: 'Wil je uitloggen bij de inlogdienst? Doe dat op een gedeelde computer als je klaar bent.' },
+  en: { title: 'Log out?', body: 'Do you want to log out of the login service? On a shared computer, do so when you are done.' },
+  button: { nl: 'Uitloggen', en: 'Log out' },
+};
+
 const INVALID_REQUEST: Message = {
   nl: { title: 'Ongeldig verzoek', body: 'Het lesmateriaal stuurde een verzoek dat niet klopt. Probeer het opnieuw vanuit het lesmateriaal.' },
   en: { title: 'Invalid request', body: 'The learning material sent a request that is not valid. Try again from the learning material.' },

@@ -1,38 +1,24 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose';
+import { remoteKeySources, type KeyLookup } from '../outbound/remote-keys.js';
 import type { JwksReg } from './seed-schema.js';
 
 // Where a school's or client's public keys come from: an inline JWKS, or a
-// remote one that jose caches and refetches on an unknown kid at most once
-// per cooldown (docs/registrations.md, "Keys").
+// remote one fetched within bounds and cached by src/outbound/remote-keys.ts
+// (docs/remote-jwks.md; docs/registrations.md, "Keys").
 
-/** Refetch on an unknown kid at most every 30 s, keep fetched keys 10 minutes, give up on a fetch after 2 s. */
-const REMOTE_JWKS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 2_000 };
+export { KeysUnavailableError, type KeyLookup } from '../outbound/remote-keys.js';
 
-/** A remote JWKS could not be fetched or read: the peer is unavailable, its tokens are not wrong. */
-export class KeysUnavailableError extends Error {}
+/** The process's remote key sets by URI (src/outbound/remote-keys.ts remoteKeySourcesFor). */
+export type RemoteKeysAt = (uri: string) => KeyLookup;
 
-/** After a failed fetch, a peer's JWKS endpoint is left alone this long (jose's cooldown only follows successes). */
-const FAILED_FETCH_COOLDOWN_MS = 5_000;
-
-function remoteKeys(uri: string): JWTVerifyGetKey {
-  const jwks = createRemoteJWKSet(new URL(uri), REMOTE_JWKS);
-  let failedAt = -Infinity;
-  return async (header, token) => {
-    if (Date.now() - failedAt < FAILED_FETCH_COOLDOWN_MS) throw new KeysUnavailableError('remote JWKS recently unavailable');
-    try {
-      return await jwks(header, token);
-    } catch (err) {
-      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
-      failedAt = Date.now();
-      throw new KeysUnavailableError('remote JWKS unavailable', { cause: err });
-    }
-  };
-}
+let productionRemoteKeys: RemoteKeysAt | undefined;
+/** Without a configured source: the production rules, nothing allowed beyond them. */
+export const defaultRemoteKeys: RemoteKeysAt = (uri) => (productionRemoteKeys ??= remoteKeySources({ production: true }))(uri);
 
 /** The keys of a registration that gives `jwks` or `jwksUri`; undefined when it gives neither. */
-export function keySource(reg: { jwks?: JwksReg | undefined; jwksUri?: string | undefined }): JWTVerifyGetKey | undefined {
+export function keySource(reg: { jwks?: JwksReg | undefined; jwksUri?: string | undefined }, remoteKeysAt: RemoteKeysAt): KeyLookup | undefined {
   if (reg.jwks) return createLocalJWKSet({ keys: reg.jwks.keys.map(sameAlgorithmNames) } as Parameters<typeof createLocalJWKSet>[0]);
-  if (reg.jwksUri) return remoteKeys(reg.jwksUri);
+  if (reg.jwksUri) return remoteKeysAt(reg.jwksUri);
   return undefined;
 }
 

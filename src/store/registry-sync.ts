@@ -3,6 +3,7 @@ import type { Db } from './db.js';
 import type { Config } from '../config.js';
 import { openRegistryNotices, type RegistryNotices } from './registry-notices.js';
 import { RegistrySnapshot } from './snapshot.js';
+import { remoteKeySourcesFor } from '../outbound/remote-keys.js';
 
 // Keeps this process's snapshot current: on every change notice, and on a
 // timer as a safety net for a lost notice. A failed refresh keeps the last
@@ -16,7 +17,7 @@ export interface RegistrySync {
 
 export async function startRegistrySync(db: Db, options: { config: Config; refreshMs: number; log: FastifyBaseLogger }): Promise<RegistrySync> {
   const { log } = options;
-  const snapshot = await RegistrySnapshot.load(db);
+  const snapshot = await RegistrySnapshot.load(db, remoteKeySourcesFor(options.config, log));
   const refresh = () => {
     snapshot.refresh().then(
       (changed) => changed && log.info('registry snapshot reloaded'),

@@ -1,7 +1,7 @@
-import type { JWTVerifyGetKey } from 'jose';
 import { sha256 } from '../crypto/tokens.js';
 import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy/objections.js';
-import { keySource } from './jwks-source.js';
+import { defaultRemoteKeys, keySource, type KeyLookup, type RemoteKeysAt } from './jwks-source.js';
+import { GENERATE_SECRET } from './client-secrets.js';
 import { SeedError, seedProblems, type StoredClient, type StoredSeed } from './seed-file.js';
 import type { ClientReg, LicenceReg, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 
@@ -14,7 +14,7 @@ export interface AssertionLogin {
   readonly kind: 'assertion';
   readonly issuer: string;
   readonly loginUrl: string;
-  readonly keys: JWTVerifyGetKey;
+  readonly keys: KeyLookup;
 }
 
 /** How the school's people log in: the login method's registration, ready to use (docs/school-login.md). */
@@ -35,7 +35,7 @@ export type AssertionSchool = School & { readonly login: AssertionLogin };
 export type Supplier = SupplierReg;
 
 export interface Client extends Omit<ClientReg, 'jwks' | 'jwksUri' | 'clientSecret'> {
-  readonly keys?: JWTVerifyGetKey;
+  readonly keys?: KeyLookup;
   /** SHA-256 of the client secret: the secret itself is never kept. */
   readonly secretHash?: Buffer;
 }
@@ -61,14 +61,16 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
   return { kind: 'assertion', issuer: reg.issuer!, loginUrl: reg.loginUrl!, ...(reg.jwks ? { jwks: reg.jwks } : { jwksUri: reg.jwksUri! }) };
 }
 
-function schoolOf(reg: SchoolReg): School {
+function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
   const { jwks, jwksUri, ...login } = loginOf(reg);
-  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri })! }) });
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
 }
 
-function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient): Client {
-  const keys = keySource({ jwks, jwksUri });
-  const hash = clientSecret ? hashSecret(clientSecret) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
+function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {
+  const keys = keySource({ jwks, jwksUri }, remoteKeysAt);
+  // "generate" is a request, never a secret: resolved at import (store/seed-import.ts) or by the admin API.
+  const literal = clientSecret === GENERATE_SECRET ? undefined : clientSecret;
+  const hash = literal ? hashSecret(literal) : secretHash ? Buffer.from(secretHash, 'hex') : undefined;
   return Object.freeze({ ...reg, ...(keys ? { keys } : {}), ...(hash ? { secretHash: hash } : {}) });
 }
 
@@ -80,17 +82,21 @@ const groupBy = <T>(items: readonly T[], keyOf: (item: T) => string): Map<string
   return groups;
 };
 
-export function buildRegistry(seed: Seed | StoredSeed, objections: readonly ObjectionTarget[] = []): Registry {
+export function buildRegistry(
+  seed: Seed | StoredSeed,
+  objections: readonly ObjectionTarget[] = [],
+  remoteKeysAt: RemoteKeysAt = defaultRemoteKeys,
+): Registry {
   const problems = seedProblems(seed);
   if (problems.length) throw new SeedError(problems);
 
-  const schools = new Map(seed.schools.map((reg) => [reg.id, schoolOf(reg)]));
+  const schools = new Map(seed.schools.map((reg) => [reg.id, schoolOf(reg, remoteKeysAt)]));
   const licences = groupBy(seed.licences.map((l) => Object.freeze(l)), (l) => `${l.school}\0${l.client}`);
   return Object.freeze({
     schools,
     schoolsByIssuer: groupBy([...schools.values()].filter(isAssertionSchool), (s) => s.login.issuer),
     suppliers: new Map(seed.suppliers.map((s) => [s.id, Object.freeze(s)])),
-    clients: new Map((seed.clients as StoredClient[]).map((c) => [c.clientId, clientOf(c)])),
+    clients: new Map((seed.clients as StoredClient[]).map((c) => [c.clientId, clientOf(c, remoteKeysAt)])),
     licencesFor: (school: string, clientId: string) => licences.get(`${school}\0${clientId}`) ?? [],
     objectsTo: objectionIndex(objections),
   });

@@ -6,6 +6,7 @@ import { hashSecret } from './registry.js';
 import type { StoredClient } from './seed-file.js';
 import type { ClientReg, LicenceReg, Seed } from './seed-schema.js';
 import { stableJson } from './stable-json.js';
+import { GENERATE_SECRET, withGeneratedSecret } from './client-secrets.js';
 import { randomUUID } from 'node:crypto';
 
 // The seed file as an idempotent import (docs/registrations.md): registrations
@@ -31,10 +32,32 @@ export function describeClient({ secretHash, ...client }: StoredClient): Omit<St
 const auditDoc = (kind: RegistrationKind, doc: object | undefined): object | null =>
   doc === undefined ? null : kind === 'client' ? describeClient(doc as StoredClient) : doc;
 
-export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ changes: number }> {
+/** A client secret made at import because the seed asked for one: shown once by the caller, never stored. */
+export interface GeneratedSecret {
+  readonly clientId: string;
+  readonly secret: string;
+}
+
+/**
+ * The client as the import stores it. `"generate"` keeps the secret already
+ * stored for the client, so an unchanged seed changes nothing; only a client
+ * without one gets a fresh secret.
+ */
+async function storedClientOf(tx: Queryable, client: ClientReg, generated: GeneratedSecret[]): Promise<StoredClient> {
+  if (client.clientSecret !== GENERATE_SECRET) return toStoredClient(client);
+  const { clientSecret: _generate, ...rest } = client;
+  const current = await getRegistration<StoredClient>(tx, 'client', client.clientId);
+  if (current?.doc.secretHash) return { ...rest, secretHash: current.doc.secretHash };
+  const { reg, secret } = withGeneratedSecret(client);
+  generated.push({ clientId: client.clientId, secret: secret! });
+  return toStoredClient(reg);
+}
+
+export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ changes: number; generated: GeneratedSecret[] }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [IMPORT_LOCK_KEY]);
     let changes = 0;
+    const generated: GeneratedSecret[] = [];
     const put = async (kind: RegistrationKind, id: string, doc: object, school: string | null, supplierId?: string) => {
       const current = await getRegistration(tx, kind, id);
       if (current && stableJson(current.doc) === stableJson(doc)) return;
@@ -44,9 +67,9 @@ export async function importSeed(db: Db, seed: Seed, actor = 'seed'): Promise<{ 
     };
     for (const school of seed.schools) await put('school', school.id, school, school.id);
     for (const supplier of seed.suppliers) await put('supplier', supplier.id, supplier, null);
-    for (const client of seed.clients) await put('client', client.clientId, toStoredClient(client), null, client.supplier);
+    for (const client of seed.clients) await put('client', client.clientId, await storedClientOf(tx, client, generated), null, client.supplier);
     for (const [pair, wanted] of groupByPair(seed.licences)) changes += await replaceLicences(tx, pair, wanted, actor);
-    return { changes };
+    return { changes, generated };
   });
 }
 

@@ -148,7 +148,12 @@ export const clientSchema = z
     redirectUris: z.array(redirectUri).min(1).max(20),
     initiateLoginUri: registeredUrl.optional(),
     ...keySource,
-    clientSecret: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+    // "generate" asks the gateway for a fresh secret, shown once (src/store/client-secrets.ts).
+    clientSecret: z
+      .string()
+      .max(512)
+      .refine((secret) => secret === 'generate' || secret.length >= 32, { message: 'must be "generate" (the gateway makes one) or at least 32 characters' })
+      .optional(),
     claims: z.array(z.enum(RELEASABLE_CLAIMS)).max(RELEASABLE_CLAIMS.length),
   })
   .refine((c) => [c.jwks, c.jwksUri, c.clientSecret].filter(Boolean).length === 1, {

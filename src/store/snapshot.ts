@@ -2,6 +2,7 @@ import type { Queryable } from './db.js';
 import { allLicences } from './licences.js';
 import { allRegistrations } from './registrations.js';
 import { buildRegistry, withObjections, type Registry } from './registry.js';
+import type { RemoteKeysAt } from './jwks-source.js';
 import type { StoredClient, StoredSeed } from './seed-file.js';
 import { allObjectionTargets } from '../privacy/objections.js';
 import type { SchoolReg, SupplierReg } from './seed-schema.js';
@@ -29,11 +30,12 @@ export class RegistrySnapshot {
   private constructor(
     private readonly db: Queryable,
     private current: Registry,
+    private readonly remoteKeysAt?: RemoteKeysAt,
   ) {}
 
   /** The first load must succeed: there is no older snapshot to fall back on. */
-  static async load(db: Queryable): Promise<RegistrySnapshot> {
-    const snapshot = new RegistrySnapshot(db, buildRegistry({ schools: [], suppliers: [], clients: [], licences: [] }));
+  static async load(db: Queryable, remoteKeysAt?: RemoteKeysAt): Promise<RegistrySnapshot> {
+    const snapshot = new RegistrySnapshot(db, buildRegistry({ schools: [], suppliers: [], clients: [], licences: [] }), remoteKeysAt);
     await snapshot.refresh();
     return snapshot;
   }
@@ -69,7 +71,7 @@ export class RegistrySnapshot {
     const fingerprint = stableJson(seed);
     const objectionsFingerprint = JSON.stringify(objections);
     // Unchanged registrations keep the same registry, and with it the remote JWKS caches.
-    if (fingerprint !== this.fingerprint) this.current = buildRegistry(seed, objections);
+    if (fingerprint !== this.fingerprint) this.current = buildRegistry(seed, objections, this.remoteKeysAt);
     else if (objectionsFingerprint !== this.objectionsFingerprint) this.current = withObjections(this.current, objections);
     else return false;
     this.fingerprint = fingerprint;

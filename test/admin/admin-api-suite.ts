@@ -7,11 +7,13 @@ import type { TestDb } from '../helpers/db.js';
 import { LEES_CB, makeWorld, PUPIL, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
+import { codeForm, expectTokenError, expectTokens, issueCode, postToken } from '../helpers/token-userinfo-requests.js';
 
 // The admin API through HTTP, run once per database adapter (PGlite, PostgreSQL).
 
 export const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const PROBLEM = 'urn:pgw:problem:';
+const GEN_CB = 'https://genapp.example/cb';
 
 export function defineAdminApiSuite(makeDb: () => Promise<TestDb>) {
   let world: World;
@@ -95,6 +97,55 @@ export function defineAdminApiSuite(makeDb: () => Promise<TestDb>) {
       const other = await operator.put('/suppliers/uitgever-b', { id: 'uitgever-x', name: 'X' });
       expect(other.status).toBe(400);
       expect(other.body.errors).toEqual([{ field: 'id', detail: 'must equal the id in the path' }]);
+    });
+  });
+
+  describe('client secrets the gateway generates ("clientSecret": "generate")', () => {
+    const genapp = (clientSecret: string) => ({
+      clientId: 'genapp', supplier: 'uitgever-a', name: 'Genapp', redirectUris: [GEN_CB], clientSecret, claims: ['school'],
+    });
+    /** A token request with raw Basic credentials, as Authlib sends them; the code is genapp's own. */
+    async function tokenWith(secret: string) {
+      const publisher = await TestPublisher.create(gateway.url, 'genapp', GEN_CB, { secret });
+      const issued = await issueCode(gateway, world.regenboog, publisher, PUPIL, clock.now());
+      return postToken(`${gateway.url}/token`, codeForm(issued), { authorization: `Basic ${Buffer.from(`genapp:${secret}`).toString('base64')}` });
+    }
+
+    it('POST returns a fresh URL-safe secret once; it is never shown or audited again, and authenticates at /token', async () => {
+      const created = await operator.post('/clients', genapp('generate'));
+      expect(created.status).toBe(201);
+      const secret = created.body.clientSecret as string;
+      expect(secret).toMatch(/^pgws_[A-Za-z0-9_-]{43}$/);
+      expect(created.body).toMatchObject({ clientId: 'genapp', authMethod: 'client_secret_basic' });
+      const read = await operator.get('/clients/genapp');
+      expect(read.body.clientSecret).toBeUndefined();
+      expect(read.text).not.toContain(secret);
+      expect((await operator.get('/audit-events?limit=200')).text).not.toContain(secret);
+      const licence = await schoolA.post('/schools/12AB/licences', { client: 'genapp', claims: ['school'] });
+      expect(licence.status).toBe(201);
+      expectTokens(await tokenWith(secret));
+
+      // A PUT asking again replaces it: the old secret stops working.
+      const replaced = await operator.put('/clients/genapp', genapp('generate'));
+      expect(replaced.status).toBe(200);
+      const next = replaced.body.clientSecret as string;
+      expect(next).toMatch(/^pgws_[A-Za-z0-9_-]{43}$/);
+      expect(next).not.toBe(secret);
+      expectTokenError(await tokenWith(secret), 401, 'invalid_client');
+      expectTokens(await tokenWith(next));
+      // A PUT with a literal secret (existing integrations) still works, and returns none.
+      const literal = await operator.put('/clients/genapp', genapp('genapp-literal-secret-0123456789-abcdef'));
+      expect(literal.status).toBe(200);
+      expect(literal.body.clientSecret).toBeUndefined();
+      // Leave the registrations as the other tests expect them.
+      expect((await schoolA.delete(`/schools/12AB/licences/${licence.body.id}`)).status).toBe(204);
+      expect((await operator.delete('/clients/genapp')).status).toBe(204);
+    });
+
+    it('refuses a literal secret shorter than 32 characters, naming the field and the way to ask for one', async () => {
+      const short = await operator.post('/clients', { ...genapp('too-short'), clientId: 'shortapp' });
+      expect(short.status).toBe(400);
+      expect(short.body.errors).toEqual([{ field: 'clientSecret', detail: expect.stringContaining('"generate"') }]);
     });
   });
 

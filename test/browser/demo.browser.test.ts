@@ -156,8 +156,17 @@ describe('the demo in a real browser', () => {
   it('logout ends the session: the next login goes to the (remembered) school again', async () => {
     await page.goto(demo.urls.home);
     await page.click('#logout');
+    // The gateway asks first: a link from another site ends nothing by itself.
+    expect(await page.textContent('h1')).toBe('Uitloggen?');
+    await shot(page, '11a-confirm-logout');
+    const [loggedOut] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/logout') && r.request().method() === 'POST'),
+      page.click('#confirm'),
+    ]);
+    expect(loggedOut.status()).toBe(200);
+    await page.waitForLoadState();
     expect(await page.textContent('h1')).toBe('Je bent uitgelogd');
-    await shot(page, '11-logged-out');
+    await shot(page, '11b-logged-out');
     await page.goto(demo.urls.taalkanjer);
     await page.click('#login');
     await page.waitForURL(/\/regenboog\/login\?request=/);

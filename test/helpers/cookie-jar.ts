@@ -31,11 +31,11 @@ export class CookieJar {
   }
 
   /** POST a form without following redirects, sending and keeping cookies. */
-  async post(url: string | URL, form: Record<string, string>): Promise<Response> {
+  async post(url: string | URL, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
     return this.capture(await fetch(url, {
       method: 'POST',
       redirect: 'manual',
-      headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body: new URLSearchParams(form).toString(),
     }));
   }

@@ -14,6 +14,7 @@ import { MemoryKv } from '../../src/store/memory-kv.js';
 import { RATE_LIMIT_PREFIX } from '../../src/ops/rate-limit.js';
 import { buildRegistry } from '../../src/store/registry.js';
 import { parseSeed } from '../../src/store/seed-file.js';
+import { remoteKeySourcesFor } from '../../src/outbound/remote-keys.js';
 import { freePort } from './net.js';
 import type { Db } from '../../src/store/db.js';
 import { startRegistrySync } from '../../src/store/registry-sync.js';
@@ -85,7 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     registry = sync.snapshot.registry;
     durable = { db: options.db, sync };
   } else {
-    const fixed = buildRegistry(parseSeed(options.seed));
+    const fixed = buildRegistry(parseSeed(options.seed), [], remoteKeySourcesFor(config, logger));
     registry = () => fixed;
   }
   const ledger = options.db ? undefined : memoryLedger();

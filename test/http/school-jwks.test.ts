@@ -14,8 +14,8 @@ import { TestSchool } from '../helpers/test-school.js';
 // (docs/registrations.md, Keys): the gateway fetches the school's JWKS, refetches on an unknown
 // kid at most once per 30 s cooldown, and answers 503 school_unavailable when the JWKS cannot be fetched.
 //
-// jose's remote JWKS cache reads Date.now(), so the cooldown is passed by
-// shifting Date.now() forward (the gateway's clock and the test school read it too).
+// The remote key sets (src/outbound/remote-keys.ts) read Date.now(), so the cooldown is
+// passed by shifting Date.now() forward (the gateway's clock and the test school read it too).
 
 /** A school's JWKS endpoint on loopback, with a few ways to fail, counting requests per path. */
 class JwksServer {

@@ -192,7 +192,7 @@ describe('the session ends', () => {
     const jar = new CookieJar();
     await schoolLogin(jar, reken);
     const cookie = jar.cookies.get('pgw_session')!;
-    const res = await jar.get(`${gateway.url}/logout`);
+    const res = await jar.post(`${gateway.url}/logout`, {}, { origin: gateway.url, 'sec-fetch-site': 'same-origin' });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Je bent uitgelogd');
     expect(jar.cookies.has('pgw_session')).toBe(false);
@@ -309,5 +309,58 @@ describe('on https, the cookies are __Host- and Secure', () => {
     } finally {
       await https.close();
     }
+  });
+});
+
+describe('logout only from the gateway\'s own page (no cross-site logout)', () => {
+  /** A browser with a session, and a check that it still has it. */
+  async function loggedIn() {
+    const jar = new CookieJar();
+    await schoolLogin(jar, reken);
+    return { jar, stillLoggedIn: async () => (await authorizeFrom(jar, reken, { school_hint: '12AB' })).step.kind === 'code' };
+  }
+
+  it('a top-level GET from another site shows a confirmation page and ends nothing', async () => {
+    const { jar, stillLoggedIn } = await loggedIn();
+    const res = await jar.get(`${gateway.url}/logout`, { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', referer: 'https://evil.example/' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const html = await res.text();
+    expect(html).not.toContain('Je bent uitgelogd');
+    expect(jar.setCookies.filter((c) => c.startsWith('pgw_session=;') || /pgw_session=[^;]*;.*max-age=0/i.test(c))).toEqual([]);
+    expect(await stillLoggedIn()).toBe(true);
+    // Dutch first, English second; both buttons post to the gateway's own /logout.
+    expect(html.indexOf('Uitloggen?')).toBeLessThan(html.indexOf('lang="en"'));
+    expect(html).toContain('Log out?');
+    // Under the gateway's no-referrer policy a browser would send Origin: null on the page's own POST.
+    expect(html).toContain('<meta name="referrer" content="same-origin">');
+    expect(html.match(/<form method="post" action="([^"]+)">/g)).toEqual([
+      `<form method="post" action="${gateway.url}/logout">`,
+      `<form method="post" action="${gateway.url}/logout">`,
+    ]);
+  });
+
+  it.each([
+    ['another origin', { origin: 'https://evil.example' }],
+    ['a sibling origin on the same site', { origin: 'http://127.0.0.1:1' }],
+    ['an opaque origin (null)', { origin: 'null' }],
+    ['Sec-Fetch-Site cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site same-site', { 'sec-fetch-site': 'same-site' }],
+  ])('a POST from %s -> 403 with the confirmation page, session intact', async (_name, headers) => {
+    const { jar, stillLoggedIn } = await loggedIn();
+    const res = await jar.post(`${gateway.url}/logout`, {}, headers);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('Uitloggen?');
+    expect(await stillLoggedIn()).toBe(true);
+  });
+
+  it('the confirmation page\'s own POST logs out', async () => {
+    const { jar, stillLoggedIn } = await loggedIn();
+    const confirm = await (await jar.get(`${gateway.url}/logout`)).text();
+    const action = /<form method="post" action="([^"]+)">/.exec(confirm)![1]!;
+    const res = await jar.post(action, {}, { origin: gateway.url, 'sec-fetch-site': 'same-origin' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Je bent uitgelogd');
+    expect(await stillLoggedIn()).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import {
   codeForm,
   expectTokenError,
   expectTokens,
+  formEncode,
   issueCode,
   JWT_BEARER,
   postToken,
@@ -29,6 +30,9 @@ import {
 /** A fourth client whose secret has characters that RFC 6749 section 2.3.1 form-encoding changes. */
 const SPELL_SECRET = 'spell secret: a+b %25 c/d & e=f ü 0123456789';
 const SPELL_CB = 'https://spellapp.example/cb';
+/** What `openssl rand -base64 33` gives: a secret with +, / and =. */
+const BASE64_SECRET = `a+b/c=${randomBytes(33).toString('base64')}`;
+const BASE64_CB = 'https://base64app.example/cb';
 
 let world: World;
 let clock: TestClock;
@@ -37,6 +41,7 @@ let reken: TestPublisher;
 let lees: TestPublisher;
 let taal: TestPublisher;
 let spell: TestPublisher;
+let base64: TestPublisher;
 let issuer: string;
 let tokenUrl: string;
 let userinfoUrl: string;
@@ -92,8 +97,9 @@ beforeAll(async () => {
     clients: [
       ...world.seed.clients,
       { clientId: 'spellapp', supplier: 'uitgever-b', name: 'Spellapp', redirectUris: [SPELL_CB], clientSecret: SPELL_SECRET, claims: ['school'] },
+      { clientId: 'base64app', supplier: 'uitgever-b', name: 'Base64app', redirectUris: [BASE64_CB], clientSecret: BASE64_SECRET, claims: ['school'] },
     ],
-    licences: [...world.seed.licences, { school: '12AB', client: 'spellapp', claims: ['school'] }],
+    licences: [...world.seed.licences, { school: '12AB', client: 'spellapp', claims: ['school'] }, { school: '12AB', client: 'base64app', claims: ['school'] }],
   };
   gateway = await startGateway({ seed, clock });
   const discovery = await call(`${gateway.url}/.well-known/openid-configuration`);
@@ -104,6 +110,7 @@ beforeAll(async () => {
   lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
   taal = await TestPublisher.create(gateway.url, 'taalapp', TAAL_CB, { secret: world.taalSecret });
   spell = await TestPublisher.create(gateway.url, 'spellapp', SPELL_CB, { secret: SPELL_SECRET });
+  base64 = await TestPublisher.create(gateway.url, 'base64app', BASE64_CB, { secret: BASE64_SECRET });
 });
 afterAll(async () => {
   await gateway?.close();
@@ -141,6 +148,19 @@ describe('client authentication that succeeds', () => {
       },
     },
     {
+      name: 'lifetime of 3600 s (what Authlib signs by default)',
+      publisher: () => reken,
+      request: async (c) => {
+        const iat = Math.floor(clock.now() / 1000);
+        return { form: { ...codeForm(c), ...(await rekenAuth({ claims: { iat, exp: iat + 3600 } })) } };
+      },
+    },
+    {
+      name: 'no iat and exp 10 min ahead',
+      publisher: () => reken,
+      request: async (c) => ({ form: { ...codeForm(c), ...(await rekenAuth({ claims: { iat: undefined, exp: Math.floor(clock.now() / 1000) + 600 } })) } }),
+    },
+    {
       name: 'a client_id parameter naming the authenticated client',
       publisher: () => reken,
       request: async (c) => ({ form: { ...codeForm(c), client_id: 'rekenapp', ...(await rekenAuth()) } }),
@@ -155,6 +175,22 @@ describe('client authentication that succeeds', () => {
       name: 'client_secret_basic with a secret that form-encoding changes (RFC 6749 section 2.3.1)',
       publisher: () => spell,
       request: async (c) => ({ form: codeForm(c), headers: { authorization: basicAuth('spellapp', SPELL_SECRET) } }),
+    },
+    {
+      // Authlib, requests' HTTPBasicAuth and many others send the credentials as they are.
+      name: 'client_secret_basic with that secret not form-encoded',
+      publisher: () => spell,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: `Basic ${Buffer.from(`spellapp:${SPELL_SECRET}`, 'utf8').toString('base64')}` } }),
+    },
+    {
+      name: 'client_secret_basic with a base64 secret (+, /, =) sent raw, as Authlib sends it',
+      publisher: () => base64,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: `Basic ${Buffer.from(`base64app:${BASE64_SECRET}`, 'utf8').toString('base64')}` } }),
+    },
+    {
+      name: 'client_secret_basic with that base64 secret form-encoded',
+      publisher: () => base64,
+      request: async (c) => ({ form: codeForm(c), headers: { authorization: basicAuth('base64app', BASE64_SECRET) } }),
     },
   ];
 
@@ -211,8 +247,8 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     { name: 'Basic with an empty secret', request: basic(() => basicAuth('taalapp', '')), status: 401, error: 'invalid_client', challenge: /^Basic / },
     { name: 'Basic for an unknown client', request: basic(() => basicAuth('nosuchapp', world.taalSecret)), status: 401, error: 'invalid_client', challenge: /^Basic / },
     {
-      name: 'Basic with the secret not form-encoded (RFC 6749 section 2.3.1)',
-      request: basic(() => `Basic ${Buffer.from(`spellapp:${SPELL_SECRET}`, 'utf8').toString('base64')}`),
+      name: 'Basic with the form-encoded secret sent form-encoded twice',
+      request: basic(() => basicAuth('spellapp', formEncode(SPELL_SECRET))),
       status: 401,
       error: 'invalid_client',
       challenge: /^Basic /,
@@ -276,8 +312,8 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     reken401('exp with a fraction of a second (60.5 s)', () => ({ claims: { exp: now() + 60.5 } })),
     reken401('exp with a fraction that is no whole millisecond', () => ({ claims: { exp: now() + 60.1234 } })),
     reken401('exp in milliseconds', () => ({ claims: { exp: clock.now() + 60_000 } })),
-    reken401('lifetime of 301 s', () => ({ claims: { iat: now(), exp: now() + 301 } })),
-    reken401('no iat and exp 10 min ahead', () => ({ claims: { iat: undefined, exp: now() + 600 } })),
+    reken401('lifetime of 3601 s', () => ({ claims: { iat: now(), exp: now() + 3601 } })),
+    reken401('no iat and exp 61 min ahead', () => ({ claims: { iat: undefined, exp: now() + 3660 } })),
     reken401('nbf 61 s in the future', () => ({ claims: { nbf: now() + 61 } })),
     reken401('iat 61 s in the future', () => ({ claims: { iat: now() + 61, exp: now() + 121 } })),
     reken401('jti missing', () => ({ claims: { jti: undefined } })),
@@ -327,6 +363,34 @@ describe('client authentication that fails (cases 31-33): refused before the cod
     expect(replayed.headers.get('www-authenticate')).toMatch(/^\w+/);
     expect(kvKeys()).toEqual(before);
     expectTokens(await redeem(second));
+  });
+
+  it('the refusal of a too long lifetime names the limit', async () => {
+    const issued = await codeOf(reken);
+    const res = await postToken(tokenUrl, { ...codeForm(issued), ...(await rekenAuth({ claims: { iat: now(), exp: now() + 7200 } })) });
+    expectTokenError(res, 401, 'invalid_client');
+    expect(res.json?.error_description).toMatch(/\b3600 s\b/);
+  });
+
+  it.each([
+    ['expired', () => ({ iat: now() - 400, exp: now() - 31 }), /\b30 s\b/],
+    ['issued in the future', () => ({ iat: now() + 31, exp: now() + 91 }), /\b30 s\b/],
+  ])('the refusal of an assertion %s names the clock skew', async (_name, claims, limit) => {
+    const issued = await codeOf(reken);
+    const res = await postToken(tokenUrl, { ...codeForm(issued), ...(await rekenAuth({ claims: claims() })) });
+    expectTokenError(res, 401, 'invalid_client');
+    expect(res.json?.error_description).toMatch(limit);
+  });
+
+  it('a jti is kept until its assertion expires: replayed 50 minutes later within a 3600 s lifetime -> 401', async () => {
+    const first = await codeOf(reken);
+    const auth = await rekenAuth({ claims: { iat: now(), exp: now() + 3600 } });
+    expectTokens(await postToken(tokenUrl, { ...codeForm(first), ...auth }));
+    await withClockAdvanced(50 * 60_000, async () => {
+      const later = await codeOf(reken);
+      expectTokenError(await postToken(tokenUrl, { ...codeForm(later), ...auth }), 401, 'invalid_client');
+      expectTokens(await redeem(later));
+    });
   });
 
   it('a jti is per client: the same jti from two clients is no replay', async () => {
