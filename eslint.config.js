@@ -28,7 +28,7 @@ export default tseslint.config(
   },
   {
     // Admin API tests read untyped JSON response bodies.
-    files: ['test/admin/**', 'test/e2e/*.pg.test.ts', 'test/fault/*.pg.test.ts', 'test/e2e/cli.test.ts'],
+    files: ['test/admin/**', 'test/roster/**', 'test/e2e/*.pg.test.ts', 'test/fault/*.pg.test.ts', 'test/e2e/cli.test.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -16,6 +16,7 @@ import { registerSecurityHeaders } from './ops/security-headers.js';
 import { serverTimeouts } from './ops/http-timeouts.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
 import type { RefTransition } from './privacy/ref-transition.js';
+import type { RosterService } from './roster/lookup.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
@@ -25,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** With a database: the ledger and one retention purge run, for tests that move a TestClock. */
     privacy?: { ledger: DisclosureLedger; purgeExpired(): Promise<number>; refTransition: RefTransition };
+    /** With a database: the roster as logins read it (docs/roster.md). */
+    roster?: RosterService;
   }
 }
 
@@ -93,9 +96,10 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
     // Reported, never critical: logins go on from the snapshot while the database is away (docs/failure-behaviour.md).
     services.lifecycle.addReadinessCheck({ name: 'database', critical: false, check: async () => void (await durable.db.query('select 1')) });
     app.decorate('privacy', { ledger: services.ledger, purgeExpired: () => durable.retention.purge(), refTransition: services.refTransition });
+    app.decorate('roster', durable.roster);
     await registerAdmin(app, {
       config, clock: services.clock, kv: services.kv, rates: services.rates, db: durable.db, snapshot: durable.sync.snapshot,
-      notices: durable.sync.notices, keys: services.keys, forgetting: durable.forgetting, roots: services.roots,
+      notices: durable.sync.notices, keys: services.keys, forgetting: durable.forgetting, roots: services.roots, roster: durable.roster,
     });
   }
 }

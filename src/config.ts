@@ -131,6 +131,8 @@ export const envSchema = z.object({
     LEDGER_COUNT_FLUSH_SECONDS: intFromEnv(10, 1, 3600),
     LEDGER_RETENTION_DAYS: intFromEnv(730, 1, 36_500),
     LEDGER_PURGE_INTERVAL_SECONDS: intFromEnv(3600, 10, 7 * 86_400),
+    // The roster (docs/roster.md): a person removed from it is deleted this many days later.
+    ROSTER_REMOVAL_GRACE_DAYS: intFromEnv(30, 0, 365),
     // Pseudonym resolution jobs: scrypt runs at most this many at a time per process, leaving
     // the thread pool to logins; finished results are kept this long.
     RESOLUTION_JOB_CONCURRENCY: intFromEnv(2, 1, 64),

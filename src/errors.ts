@@ -31,6 +31,7 @@ export const PAGE_CODES = [
 export const PROBLEM_CODES = [
   'invalid_request', 'unauthorized', 'forbidden', 'not_found', 'already_exists', 'conflict', 'unknown_reference',
   'claims_outside_ceiling', 'overlapping_validity', 'job_running', 'job_failed', 'jobs_busy', 'rate_limited', 'unavailable',
+  'invalid_roster', 'import_running', 'unsupported_media_type',
 ] as const;
 
 /** Codes every kind of answer can carry. */

@@ -14,6 +14,8 @@ import { openPupilForgetting, type PupilForgetting } from './privacy/forget-pupi
 import { createLedger, type DisclosureLedger } from './privacy/ledger.js';
 import { createRefTransition, noRefTransition, type RefTransition } from './privacy/ref-transition.js';
 import { startLedgerRetention, type LedgerRetention } from './privacy/retention.js';
+import { openRosterService, type RosterService } from './roster/lookup.js';
+import { purgeExpiredRoster } from './roster/retention.js';
 import { assertionMethod } from './school/login-request.js';
 import type { SessionLimits } from './session/session.js';
 import type { Db } from './store/db.js';
@@ -49,6 +51,8 @@ export interface DurableServices {
   readonly sync: RegistrySync;
   readonly forgetting: PupilForgetting;
   readonly retention: LedgerRetention;
+  /** The schools' rosters as a login reads them, and their change notices (docs/roster.md). */
+  readonly roster: RosterService;
 }
 
 export interface Services {
@@ -112,13 +116,17 @@ export function createServices(deps: ServiceDeps): Services {
       db, clock, retentionDays: config.LEDGER_RETENTION_DAYS, intervalMs: config.LEDGER_PURGE_INTERVAL_SECONDS * 1000,
       onPurged: (purged) => logger.info({ purged }, 'disclosure ledger retention purge'),
       onError: (err) => logger.warn({ err }, 'disclosure ledger retention purge failed; retried at the next interval'),
+      alsoPurge: (now) => purgeExpiredRoster(db, now, config.ROSTER_REMOVAL_GRACE_DAYS),
     }),
+    roster: openRosterService(config, { db, keys: deps.keys, clock }, (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'roster change notices unavailable')),
   };
   const close = async () => {
     refTransition.close();
     if (durable) {
       await durable.retention.stop();
       await durable.forgetting.close();
+      await durable.roster.close();
       await durable.sync.close();
       await ledger.close();
       await durable.db.close();

@@ -13,6 +13,8 @@ export interface ServerHandle {
   peakRssMb(): number;
   /** CPU time (user + system) the child has used so far, in seconds. */
   cpuSeconds(): number;
+  /** The end of what the child wrote to stdout (its log lines): what explains a failed request. */
+  outputTail(): string;
   stop(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export async function startServer(
     pid,
     url,
     rssMb: () => readStatusMb('VmRSS'),
+    outputTail: () => stdout.toString(),
     peakRssMb: () => readStatusMb('VmHWM'),
     // /proc/<pid>/stat fields 14 and 15 (after the parenthesised name): utime and stime in clock ticks (100 per second on Linux).
     cpuSeconds: () => {

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { boundedRoots, type RootSource } from '../crypto/bounded-roots.js';
@@ -23,6 +23,10 @@ import { registerPupilRoutes } from './pupil-routes.js';
 import { notFound, registerProblemHandling, sendProblem } from './problem.js';
 import { clientResource, schoolResource, supplierResource } from './registration-resources.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
+import { adminSchemaTransform } from './openapi-bodies.js';
+import { registerRosterRoutes } from './roster-routes.js';
+import { createRosterImports } from '../roster/imports.js';
+import type { RosterChanges } from '../roster/lookup.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { refuseUnstorableText } from './stored-text.js';
 
@@ -45,6 +49,8 @@ export interface AdminContext {
   forgetting: PupilForgetting;
   /** The pupil root cache logins use: every key the admin API turns into a ref or pseudonym goes through it (and so pre-warms it). */
   roots: RootSource;
+  /** Told of every committed roster change (imports, erasure): caches here and in other processes forget. */
+  roster: RosterChanges;
 }
 
 /** Pupil jobs (resolution, breach scope) running at once in one process; more are refused (503) until one ends. */
@@ -74,7 +80,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
         security: [{ bearer: [] }],
       },
-      transform: jsonSchemaTransform,
+      transform: adminSchemaTransform,
     });
     registerAuth(scope, {
       db: ctx.db,
@@ -96,7 +102,11 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     const roots = boundedRoots(ctx.roots, ctx.config.RESOLUTION_JOB_CONCURRENCY);
     const pupils = { ...deps, keys: ctx.keys, roots };
     registerObjectionRoutes(scope, pupils);
-    registerPupilRoutes(scope, { ...pupils, forgetting: ctx.forgetting });
+    registerPupilRoutes(scope, { ...pupils, forgetting: ctx.forgetting, roster: ctx.roster });
+    const imports = createRosterImports({ db: ctx.db, keys: ctx.keys, clock: ctx.clock, changes: ctx.roster, onError: (err, what) => scope.log.error({ err }, what) });
+    scope.addHook('preClose', () => imports.close());
+    // Its own scope: the roster's XML and zip body parsers apply to its routes only.
+    await scope.register(async (rosterScope) => registerRosterRoutes(rosterScope, { db: ctx.db, clock: ctx.clock, imports, graceDays: ctx.config.ROSTER_REMOVAL_GRACE_DAYS }));
     const jobs = createPupilJobs({
       store: jobStore(ctx.kv, ctx.config.RESOLUTION_JOB_TTL_SECONDS * 1000), clock: ctx.clock, roots,
       concurrency: ctx.config.RESOLUTION_JOB_CONCURRENCY, maxRunning: MAX_RUNNING_JOBS, onError: (err, what) => scope.log.error({ err }, what),

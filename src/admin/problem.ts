@@ -23,6 +23,8 @@ export class Problem extends GatewayError<ProblemCode | 'server_error'> {
     readonly title: string,
     readonly errors: FieldProblem[] = [],
     retryAfterSeconds?: number,
+    /** RFC 9457 extension members, beside the standard ones. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(code, status, title);
     if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
@@ -41,7 +43,7 @@ export interface ProblemBody {
 }
 
 export function problemBody(p: Problem): ProblemBody {
-  return { type: PROBLEM_TYPE_BASE + p.code, title: p.title, status: p.status, ...(p.errors.length ? { errors: p.errors } : {}) };
+  return { type: PROBLEM_TYPE_BASE + p.code, title: p.title, status: p.status, ...(p.errors.length ? { errors: p.errors } : {}), ...p.extensions };
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem) {

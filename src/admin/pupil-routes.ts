@@ -22,6 +22,9 @@ import { commitChange, type AdminDeps } from './changes.js';
 import { notFound } from './problem.js';
 import { problems, pupilFields, schoolIdParam } from './schemas.js';
 import { objectionView } from './objection-routes.js';
+import type { RosterChanges } from '../roster/lookup.js';
+import { personView } from '../roster/person.js';
+import { eraseFromRoster, rosterEntryOf } from '../roster/pupil-rights.js';
 
 // A pupil's rights, asked for by the school on the pupil's key (always in the
 // body, never in a URL): the access request (inzage) and erasure. The key is
@@ -35,6 +38,7 @@ export interface PupilRouteDeps extends AdminDeps {
   /** Bounded: src/crypto/bounded-roots.ts. */
   roots: RootSource;
   forgetting: PupilForgetting;
+  roster: RosterChanges;
 }
 
 const schoolParams = z.strictObject({ schoolId: schoolIdParam });
@@ -50,8 +54,9 @@ const disclosureView = z.object({
   lastDay: z.string(),
   count: z.number().int(),
 });
-const accessView = z.object({ disclosures: z.array(disclosureView), objections: z.array(objectionView) });
-const erasedView = z.object({ disclosures: z.number().int(), objections: z.number().int() });
+const rosterView = z.object({ person: personView, removedAt: z.string().nullable() }).nullable();
+const accessView = z.object({ disclosures: z.array(disclosureView), objections: z.array(objectionView), roster: rosterView });
+const erasedView = z.object({ disclosures: z.number().int(), objections: z.number().int(), roster: z.number().int() });
 
 /** Ledger markers live ~26 h (ledger.ts), so only the rows of the last two school days can have one. */
 const MARKER_DAYS = 2;
@@ -64,7 +69,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     config: { access: 'school' },
     schema: {
       tags,
-      summary: "Access request (inzage): every disclosure of one pupil, per product and claim set, with the pupil's objections; CSV with ?format=csv or Accept: text/csv",
+      summary: "Access request (inzage): every disclosure of one pupil, per product and claim set, with the pupil's objections and roster entry (JSON); the disclosures as CSV with ?format=csv or Accept: text/csv",
       params: schoolParams,
       querystring: z.strictObject({ format: z.enum(['json', 'csv']).optional() }),
       body: pupilBody,
@@ -75,7 +80,9 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     if (!(await getRegistration(deps.db, 'school', schoolId))) throw notFound();
     const refs = await refsOfKey(deps, schoolId, request.body.studentKey);
     const found = await accessRequest(deps.db, schoolId, refsToSearch(refs));
-    if (!wantsCsv(request.query.format, request.headers.accept)) return found;
+    if (!wantsCsv(request.query.format, request.headers.accept)) {
+      return { ...found, roster: await rosterEntryOf(deps.db, deps.keys, schoolId, request.body.studentKey) };
+    }
     return sendCsv(reply, `inzage-${schoolId}-${schoolDay(deps.clock.now())}.csv`, accessRequestCsv(found.disclosures));
   });
 
@@ -83,7 +90,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
     config: { access: 'school' },
     schema: {
       tags,
-      summary: "Erase a pupil: ledger rows, objections and cached roots (the audit event names no pupil); answers the counts, also when nothing matched",
+      summary: "Erase a pupil: ledger rows, objections, the roster entry and cached roots (the audit event names no pupil); answers the counts, also when nothing matched",
       params: schoolParams,
       body: pupilBody,
       response: { 200: erasedView, ...problems },
@@ -97,7 +104,11 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
       // After a move of the pupil's first-form rows at a login running now, never between its steps.
       await lockPupilRows(tx, schoolId, refs.ref);
       const rows = await deleteDisclosuresOf(tx, schoolId, refsToSearch(refs));
-      const erased = { disclosures: rows.length, objections: await deleteObjectionsOf(tx, schoolId, refsToSearch(refs)) };
+      const erased = {
+        disclosures: rows.length,
+        objections: await deleteObjectionsOf(tx, schoolId, refsToSearch(refs)),
+        roster: await eraseFromRoster(tx, deps.keys, schoolId, request.body.studentKey),
+      };
       await recordAudit(tx, { actor: principalOf(request).actor, school: schoolId, action: 'pupil.erased', target: 'pupil', before: null, after: erased });
       // Before the commit: when the KV cannot answer, nothing is erased (503) and the school can ask again.
       const markersSince = daysBefore(schoolDay(deps.clock.now()), MARKER_DAYS);
@@ -105,6 +116,7 @@ export function registerPupilRoutes(scope: FastifyInstance, deps: PupilRouteDeps
       return erased;
     });
     await deps.forgetting.forgetInProcesses(input, refs.ref);
+    if (counts.roster) await deps.roster.changed(schoolId);
     return counts;
   });
 }

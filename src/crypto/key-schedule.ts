@@ -1,13 +1,20 @@
 import { hkdfSync } from 'node:crypto';
 
 // docs/pseudonyms.md: every key is HKDF-SHA256(ikm = master, salt = empty,
-// info = UTF-8 label, length = 32).
+// info = UTF-8 label, length = 32). The roster's per-school keys: docs/roster.md.
 
 export interface KeySchedule {
   readonly root: Buffer;
   readonly cache: Buffer;
   readonly ref: Buffer;
   supplier(supplierId: string, version: number): Buffer;
+  /** The school's roster keys: info `pgw/roster/seal/{schoolId}` (AES-256-GCM) and `pgw/roster/lookup/{schoolId}` (HMAC). */
+  roster(schoolId: string): RosterKeys;
+}
+
+export interface RosterKeys {
+  readonly seal: Buffer;
+  readonly lookup: Buffer;
 }
 
 export const MIN_MASTER_KEY_BYTES = 32;
@@ -19,6 +26,7 @@ export function deriveKey(master: Uint8Array, info: string): Buffer {
 export function createKeySchedule(master: Uint8Array): KeySchedule {
   if (master.length < MIN_MASTER_KEY_BYTES) throw new RangeError('the pseudonym master key must be at least 32 bytes');
   const supplierKeys = new Map<string, Buffer>();
+  const rosterKeys = new Map<string, RosterKeys>();
   return Object.freeze({
     root: deriveKey(master, 'pgw/root'),
     cache: deriveKey(master, 'pgw/cache'),
@@ -31,6 +39,14 @@ export function createKeySchedule(master: Uint8Array): KeySchedule {
         supplierKeys.set(info, key);
       }
       return key;
+    },
+    roster(schoolId: string): RosterKeys {
+      let keys = rosterKeys.get(schoolId);
+      if (!keys) {
+        keys = Object.freeze({ seal: deriveKey(master, `pgw/roster/seal/${schoolId}`), lookup: deriveKey(master, `pgw/roster/lookup/${schoolId}`) });
+        rosterKeys.set(schoolId, keys);
+      }
+      return keys;
     },
   });
 }

@@ -22,6 +22,8 @@ export interface RetentionOptions {
   firstRunMs?: number;
   onPurged: (count: number) => void;
   onError: (err: unknown) => void;
+  /** Other retention on the same timer (the roster's grace period, docs/roster.md), run after the ledger's. */
+  alsoPurge?: (now: number) => Promise<unknown>;
 }
 
 export interface LedgerRetention {
@@ -32,7 +34,11 @@ export interface LedgerRetention {
 }
 
 export function startLedgerRetention(options: RetentionOptions): LedgerRetention {
-  const purge = () => purgeExpiredDisclosures(options.db, options.clock.now(), options.retentionDays);
+  const purge = async () => {
+    const purged = await purgeExpiredDisclosures(options.db, options.clock.now(), options.retentionDays);
+    await options.alsoPurge?.(options.clock.now());
+    return purged;
+  };
   let running: Promise<void> | undefined;
   const run = () => {
     running ??= purge()

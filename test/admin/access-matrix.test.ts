@@ -30,7 +30,7 @@ describe('admin access matrix', () => {
   let routes: AdminRoute[];
   const clock = new TestClock();
   const tokens = { a: '', revoked: '', expiring: '' };
-  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '', aBreachJob: '', bBreachJob: '' };
+  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '', aBreachJob: '', bBreachJob: '', aImport: '', bImport: '' };
   const master = randomBytes(32);
 
   beforeAll(async () => {
@@ -64,6 +64,11 @@ describe('admin access matrix', () => {
       ids[key] = (await operator.post(`/schools/${school}/breach-scope-jobs`, { client: 'taalapp', from: '2026-01-01', until: '2026-01-31', studentKeys: [B_PUPIL] })).body.id;
       await waitForJob(operator, `/schools/${school}/breach-scope-jobs/${ids[key]}`);
     }
+    // A roster of each school, imported (its import record is readable).
+    for (const [school, key] of [[A, 'aImport'], [B, 'bImport']] as const) {
+      const person = { studentKey: `${school}-roster-pupil`, logins: [`${school}@school.example`], role: 'student', given_name: 'Roster' };
+      ids[key] = (await operator.put(`/schools/${school}/roster`, { people: [person] })).body.id;
+    }
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();
@@ -73,9 +78,9 @@ describe('admin access matrix', () => {
   /** A path for the route, naming either school B's resources or resources that do not exist. */
   function pathFor(route: AdminRoute, target: 'b' | 'missing' | 'a'): string {
     const values: Record<string, Record<string, string>> = {
-      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a', objectionId: ids.aObjection, jobId: ids.aJob },
-      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b', objectionId: ids.bObjection, jobId: ids.bJob },
-      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', objectionId: randomUUID(), jobId: randomUUID() },
+      a: { schoolId: A, licenceId: ids.aLicence, tokenId: randomUUID(), clientId: 'rekenapp', supplierId: 'uitgever-a', objectionId: ids.aObjection, jobId: ids.aJob, importId: ids.aImport },
+      b: { schoolId: B, licenceId: ids.bLicence, tokenId: ids.bToken, clientId: 'taalapp', supplierId: 'uitgever-b', objectionId: ids.bObjection, jobId: ids.bJob, importId: ids.bImport },
+      missing: { schoolId: '99ZZ', licenceId: randomUUID(), tokenId: randomUUID(), clientId: 'no-such-client', supplierId: 'no-such-supplier', objectionId: randomUUID(), jobId: randomUUID(), importId: randomUUID() },
     };
     if (route.url.startsWith('/admin/v1/operator-tokens/')) values.b!.tokenId = ids.operatorToken;
     if (route.url.includes('/breach-scope-jobs/')) {
@@ -91,8 +96,10 @@ describe('admin access matrix', () => {
 
   /** A body the route would accept, where one test body fits: a route that forgot the school scope would act on B. */
   const bodyFor = (route: AdminRoute): unknown => {
-    if (route.method !== 'POST' && route.method !== 'PUT') return undefined;
+    if (route.method !== 'POST' && route.method !== 'PUT' && route.method !== 'PATCH') return undefined;
     if (route.url.includes('/pupils/')) return { studentKey: B_PUPIL };
+    // An empty roster (a full sync would remove all of B's people) and a delta removing B's pupil.
+    if (route.url.endsWith('/roster')) return route.method === 'PUT' ? { people: [] } : { remove: [`${B}-roster-pupil`] };
     if (route.url.endsWith('/objections')) return { studentKey: `${B_PUPIL}-2`, client: 'taalapp' };
     return { client: 'taalapp', claims: ['school'], label: 'x', id: B, name: 'x' };
   };
@@ -105,6 +112,9 @@ describe('admin access matrix', () => {
         || (SELECT count(*) FROM audit_events WHERE school_id = $1)::text
         || coalesce((SELECT json_agg(id ORDER BY id) FROM objections WHERE school_id = $1)::text, '[]')
         || coalesce((SELECT json_agg(d ORDER BY day) FROM disclosures d WHERE school_id = $1)::text, '[]')
+        || coalesce((SELECT json_agg(r ORDER BY key_hash) FROM roster_people r WHERE school_id = $1)::text, '[]')
+        || coalesce((SELECT json_agg(l ORDER BY login_hash) FROM roster_logins l WHERE school_id = $1)::text, '[]')
+        || coalesce((SELECT json_agg(i ORDER BY id) FROM roster_imports i WHERE school_id = $1)::text, '[]')
         || (SELECT json_agg(doc ORDER BY id) FROM clients)::text || (SELECT json_agg(doc ORDER BY id) FROM suppliers)::text AS t`,
       [B],
     );
@@ -115,6 +125,10 @@ describe('admin access matrix', () => {
     expect(routes.length).toBeGreaterThanOrEqual(25);
     expect(routes.filter((r) => r.access === 'public').map((r) => r.url)).toEqual(['/admin/v1/openapi.json']);
     expect(routes.filter((r) => r.access === 'school').length).toBeGreaterThanOrEqual(7);
+    expect(routes.filter((r) => r.url.includes('/roster')).map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'GET /admin/v1/schools/:schoolId/roster', 'GET /admin/v1/schools/:schoolId/roster/imports/:importId',
+      'PATCH /admin/v1/schools/:schoolId/roster', 'PUT /admin/v1/schools/:schoolId/roster',
+    ]);
   });
 
   it("gives school A's token, on every route, for school B's resources exactly what it gives for missing ones, and changes nothing of B", async () => {

@@ -18,12 +18,16 @@ const BOOTSTRAP = 'bootstrap-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 /** The valid request each probe changes one field of; deletes name things that do not exist, so the fixtures stay. */
 function fuzzTarget(world: World, baseUrl: string, licenceId: string): FuzzTarget {
-  const existing: Record<string, string> = { schoolId: '12AB', supplierId: 'uitgever-a', clientId: 'rekenapp', licenceId, tokenId: randomUUID(), objectionId: randomUUID(), jobId: randomUUID() };
+  const existing: Record<string, string> = { schoolId: '12AB', supplierId: 'uitgever-a', clientId: 'rekenapp', licenceId, tokenId: randomUUID(), objectionId: randomUUID(), jobId: randomUUID(), importId: randomUUID() };
   const absent: Record<string, string> = { schoolId: '99ZZ', supplierId: 'niemand', clientId: 'niemandapp', licenceId: randomUUID() };
   const query: Record<string, string> = { limit: '10', offset: '0', format: 'json', supplier: 'uitgever-a', from: '2024-01-01', until: '2024-12-31' };
   const client = { clientId: 'fuzzapp', supplier: 'uitgever-a', name: 'Fuzz', redirectUris: ['https://fuzz.example/cb'], initiateLoginUri: 'https://fuzz.example/launch', jwks: { keys: [world.rekenKey.publicJwk] }, claims: ['school'] };
   const licence = { client: 'leesapp', claims: ['grade'], groups: ['8a'], grades: [8], validFrom: '2020-01-01', validUntil: '2099-12-31' };
   const token = { label: 'fuzz', expiresInDays: 30 };
+  const rosterPerson = {
+    studentKey: 'leerling-1', logins: ['leerling1@school.example'], role: 'student', given_name: 'Fuzz', tussenvoegsel: 'van', family_name: 'Test',
+    birthdate: '2014-03-02', gender: 'female', groups: [{ key: '8a', name: 'Groep 8a', grade: 8 }], grade: 8,
+  };
   const bodies: Record<string, unknown> = {
     'POST /schools': { id: '56EF', name: 'Fuzz', issuer: 'https://idp-56ef.example', loginUrl: 'https://idp-56ef.example/login', jwks: world.regenboog.jwks },
     'PUT /schools/{schoolId}': world.regenboog.registration(),
@@ -41,6 +45,8 @@ function fuzzTarget(world: World, baseUrl: string, licenceId: string): FuzzTarge
     'POST /schools/{schoolId}/pseudonym-jobs': { supplier: 'uitgever-a', studentKeys: ['a'], groupKeys: ['8a'] },
     'POST /schools/{schoolId}/breach-scope': { supplier: 'uitgever-a', from: '2024-01-01', until: '2024-12-31', studentKeys: ['a'] },
     'POST /schools/{schoolId}/breach-scope-jobs': { supplier: 'uitgever-a', from: '2024-01-01', until: '2024-12-31', studentKeys: ['a'] },
+    'PUT /schools/{schoolId}/roster': { people: [rosterPerson] },
+    'PATCH /schools/{schoolId}/roster': { upsert: [rosterPerson], remove: ['leerling-weg'] },
   };
   return {
     baseUrl,
@@ -105,5 +111,6 @@ export function defineAdminFuzzSuite(makeDb: () => Promise<TestDb>) {
     const probes = operations.flatMap((op) => probesFor(op, target));
     expect(probes.length).toBeGreaterThan(2000);
     expect((await runProbes(probes, BOOTSTRAP)).slice(0, 30)).toEqual([]);
-  }, 60_000);
+    // About 1,200 of the probes are roster imports, each a transaction on the one school's roster.
+  }, 120_000);
 }

@@ -100,7 +100,7 @@ describe('erasure with Redis and PostgreSQL, across two gateway processes', () =
     });
     const erased = await operator.post('/schools/12AB/pupils/erase', { studentKey: KEY });
     expect(erased.status).toBe(200);
-    expect(erased.body).toEqual({ disclosures: 2, objections: 1 });
+    expect(erased.body).toEqual({ disclosures: 2, objections: 1, roster: 0 });
     expect(await heard).toBe(cacheKey);
 
     const tables = await everyTableText(reader);
@@ -111,7 +111,7 @@ describe('erasure with Redis and PostgreSQL, across two gateway processes', () =
     expect(redis).not.toContain(cacheKey);
     const audit = await operator.get('/schools/12AB/audit-events?limit=200');
     expect(audit.body.items.filter((e: { action: string }) => e.action === 'pupil.erased')).toEqual([
-      expect.objectContaining({ actor: 'bootstrap', school: '12AB', target: 'pupil', before: null, after: { disclosures: 2, objections: 1 } }),
+      expect.objectContaining({ actor: 'bootstrap', school: '12AB', target: 'pupil', before: null, after: { disclosures: 2, objections: 1, roster: 0 } }),
     ]);
     for (const gateway of [serving, admin]) expect(gateway.logs.join('\n')).not.toContain(ref);
 

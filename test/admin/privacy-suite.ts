@@ -104,6 +104,7 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
             { client: 'rekenapp', clientName: 'Rekenapp', supplier: 'uitgever-a', supplierName: 'Uitgever A', claims: REKEN_CLAIMS, firstDay: today, lastDay: tomorrow, count: 3 },
           ],
           objections: [],
+          roster: null,
         });
         expect(access.text).not.toContain(refOf(key));
       } finally {
@@ -154,7 +155,7 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
     it("gives another school's admin nothing for that key, and refuses it this school's route", async () => {
       const other = await schoolB.post('/schools/34CD01/pupils/disclosures', { studentKey: key });
       expect(other.status).toBe(200);
-      expect(other.body).toEqual({ disclosures: [], objections: [] });
+      expect(other.body).toEqual({ disclosures: [], objections: [], roster: null });
       const foreign = await schoolB.post('/schools/12AB/pupils/disclosures', { studentKey: key });
       expect(foreign.status).toBe(404);
       expect(foreign.body.type).toBe(`${PROBLEM}not_found`);
@@ -276,17 +277,17 @@ export function definePrivacySuite(makeDb: () => Promise<TestDb>) {
 
       const erased = await schoolA.post('/schools/12AB/pupils/erase', { studentKey: key });
       expect(erased.status).toBe(200);
-      expect(erased.body).toEqual({ disclosures: 2, objections: 1 });
+      expect(erased.body).toEqual({ disclosures: 2, objections: 1, roster: 0 });
       expect(await everyTableText(store.db)).not.toContain(ref);
       expect(await kvText()).not.toContain(ref);
       expect(await kvText()).not.toContain(cacheKey);
-      expect((await schoolA.post('/schools/12AB/pupils/disclosures', { studentKey: key })).body).toEqual({ disclosures: [], objections: [] });
+      expect((await schoolA.post('/schools/12AB/pupils/disclosures', { studentKey: key })).body).toEqual({ disclosures: [], objections: [], roster: null });
       const audit = await schoolA.get('/schools/12AB/audit-events?limit=200');
-      expect(audit.body.items.find((e: { action: string }) => e.action === 'pupil.erased')).toMatchObject({ target: 'pupil', before: null, after: { disclosures: 2, objections: 1 } });
+      expect(audit.body.items.find((e: { action: string }) => e.action === 'pupil.erased')).toMatchObject({ target: 'pupil', before: null, after: { disclosures: 2, objections: 1, roster: 0 } });
       expect(gateway.logs.join('\n')).not.toContain(ref);
 
       // Erasing again, or a pupil never seen: the same 200, with nothing counted.
-      expect((await schoolA.post('/schools/12AB/pupils/erase', { studentKey: key })).body).toEqual({ disclosures: 0, objections: 0 });
+      expect((await schoolA.post('/schools/12AB/pupils/erase', { studentKey: key })).body).toEqual({ disclosures: 0, objections: 0, roster: 0 });
       // This process forgot the row it remembered: the same day's next login is recorded anew.
       await fullLogin(gateway, world.regenboog, reken, pupil(key));
       expect(await rowsOf(key)).toEqual([expect.objectContaining({ client: 'rekenapp', day: schoolDay(clock.now()), count: 1 })]);

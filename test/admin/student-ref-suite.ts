@@ -93,7 +93,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
       expect((await school.post('/schools/12AB/objections', { studentKey: p.reken, supplier: 'uitgever-b' })).status).toBe(201);
       expect(await pageOf(await attempt(gw, gw.reken, p.bezwaar, clock.now()))).toEqual(refusedPage('objection', 403));
       expect((await school.post('/schools/12AB/pupils/disclosures', { studentKey: p.reken })).body.disclosures).toHaveLength(1);
-      expect((await school.post('/schools/12AB/pupils/erase', { studentKey: p.weg })).body).toEqual({ disclosures: 1, objections: 0 });
+      expect((await school.post('/schools/12AB/pupils/erase', { studentKey: p.weg })).body).toEqual({ disclosures: 1, objections: 0, roster: 0 });
       const roster = Object.values(p);
       const resolution = await school.post('/schools/12AB/pseudonym-jobs', { supplier: 'uitgever-a', studentKeys: roster });
       await waitForJob(school, `/schools/12AB/pseudonym-jobs/${resolution.body.id}`);
@@ -172,6 +172,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
           { client: 'rekenapp', clientName: 'Rekenapp', supplier: 'uitgever-a', supplierName: 'Uitgever A', claims: REKEN_CLAIMS.split(','), firstDay: day(10), lastDay: day(0), count: 5 },
         ],
         objections: [{ id: expect.any(String), client: 'taalapp', createdAt: expect.any(String) }],
+        roster: null,
       });
       const breach = await gw.school.post('/schools/12AB/breach-scope', { supplier: 'uitgever-a', from: day(30), until: day(0), studentKeys: [p.laat, p.weg, p.terug] });
       expect(breach.body).toEqual({
@@ -207,6 +208,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
       expect(after).toEqual({
         disclosures: [before.disclosures[0], { ...before.disclosures[1], count: before.disclosures[1].count + 2 }],
         objections: before.objections,
+        roster: null,
       });
       expect(gw.gateway.app.privacy!.refTransition.stats.movedPupils).toBe(1);
       // The moved objection still stops its product.
@@ -222,7 +224,7 @@ export function defineStudentRefSuite(makeDb: () => Promise<TestDb>) {
     });
 
     it('erases a pupil who never returned under the first form; retention ages out the rest', async () => {
-      expect((await gw.school.post('/schools/12AB/pupils/erase', { studentKey: p.weg })).body).toEqual({ disclosures: 1, objections: 1 });
+      expect((await gw.school.post('/schools/12AB/pupils/erase', { studentKey: p.weg })).body).toEqual({ disclosures: 1, objections: 1, roster: 0 });
       expect((await store.db.query('SELECT 1 FROM objections WHERE student_ref = $1', [refs(p.weg).legacyRef]))).toEqual([]);
       expect(await ledgerOf(store.db, refs(p.oud).legacyRef)).toHaveLength(1);
       clock.advance(2 * DAY_MS);

@@ -28,6 +28,7 @@ export const adminClient = (baseUrl: string, token: string | null) => ({
   get: (path: string) => adminCall(baseUrl, token, 'GET', path),
   post: (path: string, body: unknown) => adminCall(baseUrl, token, 'POST', path, body),
   put: (path: string, body: unknown) => adminCall(baseUrl, token, 'PUT', path, body),
+  patch: (path: string, body: unknown) => adminCall(baseUrl, token, 'PATCH', path, body),
   delete: (path: string) => adminCall(baseUrl, token, 'DELETE', path),
 });
 export type AdminClient = ReturnType<typeof adminClient>;
