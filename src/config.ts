@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_ROOT_TTL_DAYS } from './crypto/root-cache.js';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
 import { B64TOKEN } from './http/bearer.js';
@@ -93,6 +95,13 @@ export const envSchema = z.object({
     PSEUDONYM_SCRYPT_N: powerOfTwo(2 ** 15),
     PSEUDONYM_SCRYPT_R: intFromEnv(8, 1, 64),
     PSEUDONYM_SCRYPT_P: intFromEnv(1, 1, 16),
+    // The root cache (docs/pseudonyms.md): a root stays in the shared cache this many days after the
+    // pupil's last login (a sliding lifetime that outlasts the summer holidays); scrypt runs at most
+    // this many at a time per process (default: every core but one, so warm logins keep a core),
+    // with at most this many more waiting before a cold login is refused with 503.
+    ROOT_CACHE_TTL_DAYS: intFromEnv(DEFAULT_ROOT_TTL_DAYS, 1, 3650),
+    PSEUDONYM_SCRYPT_CONCURRENCY: intFromEnv(Math.max(1, availableParallelism() - 1), 1, 256),
+    PSEUDONYM_SCRYPT_QUEUE: intFromEnv(64, 0, 100_000),
     OPERATOR_BOOTSTRAP_TOKEN: bearerToken.optional(),
     // Rate limits per minute (fixed windows, shared through the KV); see the README.
     RATE_LIMIT_TOKEN_PER_MIN: intFromEnv(3_000, 1, 10_000_000),

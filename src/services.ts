@@ -93,6 +93,10 @@ export function createServices(deps: ServiceDeps): Services {
     deps.roots ??
     createRootCache(deps.keys, kv, {
       cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
+      kvTtlMs: config.ROOT_CACHE_TTL_DAYS * 24 * 3600 * 1000,
+      scryptConcurrency: config.PSEUDONYM_SCRYPT_CONCURRENCY,
+      scryptQueue: config.PSEUDONYM_SCRYPT_QUEUE,
+      clock,
       onKvError: (err) => logger.warn({ err }, 'pseudonym root not cached in the KV; the next lookup computes it again'),
     });
   const lifecycle = deps.lifecycle ?? new Lifecycle();
@@ -132,6 +136,8 @@ export function createServices(deps: ServiceDeps): Services {
       await durable.db.close();
     }
     for (const err of await lifecycle.close()) logger.error({ err }, 'close hook failed');
+    // The roots served from memory since the last batch renew their shared lifetime while the KV is open.
+    await roots.close();
     await rates.close();
     await kv.close();
   };

@@ -25,6 +25,7 @@ import { clientResource, schoolResource, supplierResource } from './registration
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { adminSchemaTransform } from './openapi-bodies.js';
 import { registerRosterRoutes } from './roster-routes.js';
+import { registerWarmRootsRoutes } from './warm-roots-routes.js';
 import { createRosterImports } from '../roster/imports.js';
 import type { RosterChanges } from '../roster/lookup.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -115,6 +116,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: AdminContext): Pr
     scope.addHook('preClose', () => jobs.close());
     registerPseudonymJobRoutes(scope, { db: ctx.db, keys: ctx.keys, jobs });
     registerBreachScopeRoutes(scope, { db: ctx.db, keys: ctx.keys, roots, jobs });
+    registerWarmRootsRoutes(scope, { db: ctx.db, keys: ctx.keys, jobs });
     scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => scope.swagger());
   }, { prefix: ADMIN_PREFIX });
 }

@@ -1,4 +1,5 @@
 import type { RootCache } from './root-cache.js';
+import { createSlots } from './slots.js';
 
 // Roots the admin API derives from pupil keys (access requests, objections,
 // erasure, breach scope, resolution and breach-scope jobs): through the pupil
@@ -11,23 +12,6 @@ export type RootSource = Pick<RootCache, 'rootFor'>;
 /** The same roots, at most `concurrency` derivations at a time; the others wait their turn in order. */
 export function boundedRoots(roots: RootSource, concurrency: number): RootSource {
   const slots = createSlots(concurrency);
-  return { rootFor: (input) => slots.use(() => roots.rootFor(input)) };
-}
-
-function createSlots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async use<T>(task: () => Promise<T>): Promise<T> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      try {
-        return await task();
-      } finally {
-        const nextTask = waiting.shift();
-        if (nextTask) nextTask();
-        else free++;
-      }
-    },
-  };
+  // Unbounded waiting: an admin job's pupils queue here, never refused (the root cache bounds scrypt itself).
+  return { rootFor: (input) => slots.use(() => roots.rootFor(input))! };
 }

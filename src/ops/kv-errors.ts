@@ -16,6 +16,7 @@ export function reportKvErrors(kv: Kv, onError: (operation: KvOperation) => void
     take: (key) => watch('take', kv.take(key)),
     swap: (key, value, ttlMs) => watch('swap', kv.swap(key, value, ttlMs)),
     del: (key) => watch('del', kv.del(key)),
+    touch: (key, ttlMs) => watch('touch', kv.touch(key, ttlMs)),
     increment: (key, ttlMs, by) => watch('increment', kv.increment(key, ttlMs, by)),
     ping: () => watch('ping', kv.ping()),
     close: () => kv.close(),

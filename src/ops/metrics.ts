@@ -61,6 +61,15 @@ export function createMetrics(rootStats: () => RootCache['stats']): Metrics {
       this.inc({ source: 'computed' }, rootStats().computed);
     },
   });
+  new Counter({
+    name: 'pgw_pseudonym_scrypt_refused_total',
+    help: 'Cold pseudonym-root derivations refused (503) because PSEUDONYM_SCRYPT_CONCURRENCY runs and PSEUDONYM_SCRYPT_QUEUE waits were taken',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(rootStats().scryptRefused);
+    },
+  });
   new Gauge({
     name: 'pgw_pseudonym_scrypt_in_flight',
     help: 'scrypt derivations running or queued on the libuv thread pool',

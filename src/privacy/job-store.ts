@@ -9,8 +9,8 @@ import { kvKey } from '../store/kv-keys.js';
 
 export type JobStatus = 'running' | 'done' | 'failed';
 
-/** Results back to pupils (pseudonyms at a supplier), or a breach scope over a roster. */
-export type JobKind = 'resolution' | 'breach-scope';
+/** Results back to pupils (pseudonyms at a supplier), a breach scope over a roster, or warming a roster's roots. */
+export type JobKind = 'resolution' | 'breach-scope' | 'warm-roots';
 
 /** What a job is about, shown with its state: a supplier and key version, or a breach target and period. */
 export type JobAbout = Readonly<Record<string, string | number>>;

@@ -43,7 +43,7 @@ export const KV_KEYS = {
     holds: 'the SSO session (the school login), sealed under the session cookie; key: SHA-256 of the cookie',
   },
   root: {
-    prefix: 'root:', owner: 'src/crypto/root-cache.ts', ttl: '30 days',
+    prefix: 'root:', owner: 'src/crypto/root-cache.ts', ttl: '`ROOT_CACHE_TTL_DAYS` after the pupil\'s last login (sliding)',
     holds: 'a pupil\'s pseudonym root (scrypt output); key: HMAC(k_cache, school "\\0" pupil key). Secret material: see docs/pseudonyms.md',
   },
   ledgerMarker: {

@@ -16,6 +16,8 @@ export interface Kv {
   /** Replace an existing value and return the old one; absent keys stay absent (null). */
   swap(key: string, value: string, ttlMs: number): Promise<string | null>;
   del(key: string): Promise<void>;
+  /** Give an existing key a new TTL (PEXPIRE); true when the key was there. A sliding lifetime. */
+  touch(key: string, ttlMs: number): Promise<boolean>;
   /**
    * Count `by` events (default 1) in a fixed window (rate limits): the first call
    * creates the counter with a TTL of windowMs; returns the count and the window's time left.

@@ -77,6 +77,13 @@ export class MemoryKv implements Kv {
     this.entries.delete(key);
   }
 
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    const entry = this.live(key);
+    if (entry) entry.expiresAt = this.clock.now() + ttlMs;
+    return entry !== undefined;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -126,6 +126,11 @@ export class RedisKv implements Kv {
     await this.run(() => this.client.del(key));
   }
 
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    return (await this.run(() => this.client.pexpire(key, ttlMs))) === 1;
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.client.ping());
   }

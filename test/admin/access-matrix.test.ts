@@ -64,10 +64,14 @@ describe('admin access matrix', () => {
       ids[key] = (await operator.post(`/schools/${school}/breach-scope-jobs`, { client: 'taalapp', from: '2026-01-01', until: '2026-01-31', studentKeys: [B_PUPIL] })).body.id;
       await waitForJob(operator, `/schools/${school}/breach-scope-jobs/${ids[key]}`);
     }
-    // A roster of each school, imported (its import record is readable).
+    // A roster of each school, imported (its import record is readable), and its roots warmed (a job).
     for (const [school, key] of [[A, 'aImport'], [B, 'bImport']] as const) {
       const person = { studentKey: `${school}-roster-pupil`, logins: [`${school}@school.example`], role: 'student', given_name: 'Roster' };
       ids[key] = (await operator.put(`/schools/${school}/roster`, { people: [person] })).body.id;
+    }
+    for (const [school, key] of [[A, 'aWarmJob'], [B, 'bWarmJob']] as const) {
+      ids[key] = (await operator.post(`/schools/${school}/roster/warm-roots`, {})).body.id;
+      await waitForJob(operator, `/schools/${school}/roster/warm-roots/${ids[key]}`);
     }
   }, 60_000);
   afterAll(async () => {
@@ -86,6 +90,10 @@ describe('admin access matrix', () => {
     if (route.url.includes('/breach-scope-jobs/')) {
       values.a!.jobId = ids.aBreachJob;
       values.b!.jobId = ids.bBreachJob;
+    }
+    if (route.url.includes('/warm-roots/')) {
+      values.a!.jobId = ids.aWarmJob;
+      values.b!.jobId = ids.bWarmJob;
     }
     return route.url.replace('/admin/v1', '').replace(/:([A-Za-z]+)/g, (_m, name: string) => {
       const value = values[target]![name];
@@ -127,7 +135,8 @@ describe('admin access matrix', () => {
     expect(routes.filter((r) => r.access === 'school').length).toBeGreaterThanOrEqual(7);
     expect(routes.filter((r) => r.url.includes('/roster')).map((r) => `${r.method} ${r.url}`).sort()).toEqual([
       'GET /admin/v1/schools/:schoolId/roster', 'GET /admin/v1/schools/:schoolId/roster/imports/:importId',
-      'PATCH /admin/v1/schools/:schoolId/roster', 'PUT /admin/v1/schools/:schoolId/roster',
+      'GET /admin/v1/schools/:schoolId/roster/warm-roots/:jobId',
+      'PATCH /admin/v1/schools/:schoolId/roster', 'POST /admin/v1/schools/:schoolId/roster/warm-roots', 'PUT /admin/v1/schools/:schoolId/roster',
     ]);
   });
 

@@ -24,6 +24,20 @@ export function defineKvContract(open: () => Promise<{ kv: Kv; ttlOf?: (key: str
     expect(await kv.get(k)).toBe('v2');
   });
 
+  it('touch gives an existing key a new TTL (a sliding lifetime), and leaves an absent key absent', async () => {
+    const k = key();
+    await kv.set(k, 'v', 150);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await kv.touch(k, 150)).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    // 200 ms after the write: gone without the touch, alive with it.
+    expect(await kv.get(k)).toBe('v');
+    const absent = key();
+    expect(await kv.touch(absent, 10_000)).toBe(false);
+    expect(await kv.get(absent)).toBeNull();
+    await expect(kv.touch(k, 0)).rejects.toThrow(RangeError);
+  });
+
   it('expires a value after its TTL', async () => {
     const k = key();
     await kv.set(k, 'v', 50);

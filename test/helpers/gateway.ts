@@ -90,7 +90,13 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     registry = () => fixed;
   }
   const ledger = options.db ? undefined : memoryLedger();
-  const roots = createRootCache(keys, kv, { cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P } });
+  const roots = createRootCache(keys, kv, {
+    cost: { N: config.PSEUDONYM_SCRYPT_N, r: config.PSEUDONYM_SCRYPT_R, p: config.PSEUDONYM_SCRYPT_P },
+    kvTtlMs: config.ROOT_CACHE_TTL_DAYS * 24 * 3600 * 1000,
+    scryptConcurrency: config.PSEUDONYM_SCRYPT_CONCURRENCY,
+    scryptQueue: config.PSEUDONYM_SCRYPT_QUEUE,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const app = await buildApp({
     config,
     logger,
