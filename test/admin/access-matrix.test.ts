@@ -30,7 +30,7 @@ describe('admin access matrix', () => {
   let routes: AdminRoute[];
   const clock = new TestClock();
   const tokens = { a: '', revoked: '', expiring: '' };
-  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '', aBreachJob: '', bBreachJob: '', aImport: '', bImport: '' };
+  const ids = { aLicence: '', bLicence: '', bToken: '', operatorToken: '', aObjection: '', bObjection: '', aJob: '', bJob: '', aBreachJob: '', bBreachJob: '', aImport: '', bImport: '', aWarmJob: '', bWarmJob: '' };
   const master = randomBytes(32);
 
   beforeAll(async () => {
