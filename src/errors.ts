@@ -21,10 +21,19 @@ export type AssertionRefusal = (typeof ASSERTION_REFUSALS)[number];
 export type AssertionCode = `assertion_${AssertionRefusal}`;
 export const ASSERTION_CODES: readonly AssertionCode[] = ASSERTION_REFUSALS.map((r) => `assertion_${r}` as const);
 
+/**
+ * Why a login through the school's own identity provider (OpenID Connect or
+ * SAML) was refused (docs/school-login.md, "Refusals"): the same codes for
+ * every upstream method.
+ */
+export const UPSTREAM_CODES = ['not_on_roster', 'wrong_tenant', 'upstream_denied', 'upstream_invalid', 'upstream_unavailable'] as const;
+export type UpstreamCode = (typeof UPSTREAM_CODES)[number];
+
 /** Browser-facing outcomes that never go back to the relying party: rendered as a page. */
 export const PAGE_CODES = [
   'unknown_client_or_redirect_uri', 'school_required', 'login_expired', 'login_other_browser', 'no_licence', 'objection',
   'unknown_product', 'launch_not_supported', 'launch_not_allowed', 'school_unavailable', 'not_found', ...ASSERTION_CODES,
+  ...UPSTREAM_CODES,
 ] as const;
 
 /** Admin API problem codes (RFC 9457 `type` urn:pgw:problem:<code>). */

@@ -73,6 +73,23 @@ const MESSAGES = {
     nl: { title: 'Openen via school staat uit', body: 'Je school heeft het openen van lesmateriaal vanuit de eigen omgeving niet aangezet. Open het lesmateriaal via de website van het lesmateriaal.' },
     en: { title: 'Opening from school is off', body: "Your school has not turned on opening learning material from the school's environment. Open it from the learning material's own website." },
   },
+  not_on_roster: {
+    nl: { title: 'Niet bekend bij je school', body: 'Je bent ingelogd, maar je school heeft je (nog) niet aangemeld bij de inlogdienst. Vraag de schooladministratie om je toe te voegen.' },
+    en: { title: 'Not known to your school', body: 'You are logged in, but your school has not (yet) registered you with the login service. Ask the school office to add you.' },
+  },
+  wrong_tenant: {
+    nl: { title: 'Verkeerd account', body: 'Je logde in met een account dat niet bij deze school hoort. Log uit bij dat account en log in met je schoolaccount.' },
+    en: { title: 'Wrong account', body: 'You logged in with an account that does not belong to this school. Log out of that account and log in with your school account.' },
+  },
+  upstream_denied: {
+    nl: { title: 'Inloggen geweigerd', body: 'De inlogdienst van je school heeft het inloggen geweigerd of afgebroken. Ga terug naar het lesmateriaal en probeer het opnieuw.' },
+    en: { title: 'Login refused', body: "Your school's login service refused or cancelled the login. Go back to the learning material and try again." },
+  },
+  upstream_invalid: LOGIN_FAILED,
+  upstream_unavailable: {
+    nl: { title: 'School niet bereikbaar', body: 'De inlogdienst van je school is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.' },
+    en: { title: 'School unavailable', body: "Your school's login service cannot be reached right now. Try again in a few minutes." },
+  },
   school_unavailable: {
     nl: { title: 'School niet bereikbaar', body: 'De inlogdienst van je school is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.' },
     en: { title: 'School unavailable', body: "Your school's login service cannot be reached right now. Try again in a few minutes." },

@@ -3,7 +3,7 @@ import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy
 import { defaultRemoteKeys, keySource, type KeyLookup, type RemoteKeysAt } from './jwks-source.js';
 import { GENERATE_SECRET } from './client-secrets.js';
 import { SeedError, seedProblems, type StoredClient, type StoredSeed } from './seed-file.js';
-import type { ClientReg, LicenceReg, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
+import type { ClientReg, LicenceReg, RosterMode, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
 
 // The in-process snapshot the login path reads (docs/architecture.md): every
 // registration, ready to use, and no I/O on the hot path except a school's or
@@ -27,6 +27,8 @@ export interface School {
   /** The school's portal may start products (school-started launch). */
   readonly allowLaunch: boolean;
   readonly login: SchoolLogin;
+  /** Is the roster consulted at login: an assertion carries everything (none), an upstream login needs it (required) unless registered otherwise. */
+  readonly roster: RosterMode;
 }
 
 /** A school whose login method is the gateway's assertion. */
@@ -63,7 +65,8 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
 
 function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
   const { jwks, jwksUri, ...login } = loginOf(reg);
-  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
+  const roster = reg.roster ?? (login.kind === 'assertion' ? 'none' : 'required');
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
 }
 
 function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {

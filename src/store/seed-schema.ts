@@ -83,6 +83,14 @@ const isObject = (payload: { value: unknown }): boolean => typeof payload.value 
 const oneKeySource = (s: { jwks?: unknown; jwksUri?: unknown }) => Boolean(s.jwks) !== Boolean(s.jwksUri);
 const oneKeySourceMessage = { message: 'give exactly one of jwks or jwksUri', path: ['jwks'], when: isObject };
 
+/**
+ * How a login uses the school's roster (docs/school-login.md): `required` (a
+ * person must be on it), `optional` (the roster's attributes when the person
+ * is on it, else the upstream identifier is the pupil key) or `none`.
+ */
+export const ROSTER_MODES = ['required', 'optional', 'none'] as const;
+export type RosterMode = (typeof ROSTER_MODES)[number];
+
 /** A school that signs the gateway's own login assertion (docs/school-assertion.md). */
 export const assertionLoginSchema = z
   .strictObject({
@@ -110,6 +118,8 @@ export const schoolSchema = z
     /** The school's portal may start products (school-started launch); off unless turned on (docs/login-journey.md). */
     allowLaunch: z.boolean().optional(),
     login: schoolLoginSchema.optional(),
+    /** Is the school's roster consulted at login (docs/school-login.md)? Default: none for an assertion, required otherwise. */
+    roster: z.enum(ROSTER_MODES).optional(),
     issuer: registeredUrl.optional(),
     loginUrl: registeredUrl.optional(),
     ...keySource,

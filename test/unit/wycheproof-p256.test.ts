@@ -146,6 +146,7 @@ const school = (jwk: Record<string, string>): AssertionSchool => ({
   id: '12AB',
   name: 'Wycheproof',
   allowLaunch: false,
+  roster: 'none',
   login: { kind: 'assertion', issuer: ISSUER, loginUrl: `${ISSUER}/login`, keys: createLocalJWKSet({ keys: [jwk] }) },
 });
 
