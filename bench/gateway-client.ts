@@ -32,6 +32,17 @@ async function call(pool: Dispatcher, opts: Dispatcher.RequestOptions, expected:
 
 const location = (res: Dispatcher.ResponseData): URL => new URL(String(res.headers.location));
 
+/**
+ * The login cookie /authorize set (docs/login-journey.md), as the browser
+ * carries it back with the school's answer; none where the server set none
+ * (the floor control binds no browser).
+ */
+function loginCookie(res: Dispatcher.ResponseData): Record<string, string> {
+  const set = res.headers['set-cookie'];
+  const cookie = (Array.isArray(set) ? set : [set]).find((c) => /^(__Host-)?pgw_login=/.test(String(c)));
+  return cookie === undefined ? {} : { cookie: String(cookie).split(';')[0]! };
+}
+
 /** Who logs in: a pupil key (at the world's client), or a pupil at another registered client of the same keys. */
 export type LoginPick = () => string | { pupil: string; clientId: string };
 
@@ -56,6 +67,7 @@ export function makeGatewayLogin(world: BenchWorld, pick: LoginPick) {
     });
     const authorize = await call(pool, { method: 'GET', path: `/authorize?${query.toString()}` }, 303);
     await authorize.body.dump();
+    const cookie = loginCookie(authorize);
     const request = location(authorize).searchParams.get('request')!;
     const { nonce } = decodeJwt(request) as { nonce: string };
 
@@ -66,7 +78,7 @@ export function makeGatewayLogin(world: BenchWorld, pick: LoginPick) {
         school: world.schoolId, role: 'student', nonce, groups: [{ key: '8a', name: 'Groep 8A', grade: 8 }] },
       world.schoolKey,
     );
-    const posted = await call(pool, { method: 'POST', path: '/school/assertion', headers: form, body: new URLSearchParams({ assertion }).toString() }, 303);
+    const posted = await call(pool, { method: 'POST', path: '/school/assertion', headers: { ...form, ...cookie }, body: new URLSearchParams({ assertion }).toString() }, 303);
     await posted.body.dump();
     const code = location(posted).searchParams.get('code')!;
 
