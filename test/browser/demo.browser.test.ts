@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../../demo/start.js';
 import { freePort } from '../helpers/net.js';
 
-// Issue 3, through a real browser (Debian's Chromium driven by playwright-core)
+// The demo through a real browser (Debian's Chromium driven by playwright-core)
 // and the demo a newcomer runs: picker, school login, publisher A, publisher B
 // without a second school login, the school-started launch, logout and the
 // error pages. Screenshots of every page go to test-artifacts/screenshots.

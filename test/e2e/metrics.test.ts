@@ -7,7 +7,7 @@ import { freePort } from '../helpers/net.js';
 import { parseExposition, valueOf, type Exposition } from '../helpers/prometheus.js';
 import { TestPublisher } from '../helpers/publisher.js';
 
-// Issue 6, metrics: Prometheus text on a separate port (or behind a bearer
+// Metrics: Prometheus text on a separate port (or behind a bearer
 // token on the main port), labelled by route template and stable codes only.
 // A full login with canary values leaves none of them in the exposition.
 

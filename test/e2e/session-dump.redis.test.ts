@@ -6,7 +6,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { isolatedRedisKv, redisUrl } from '../helpers/redis.js';
 
-// Issue 3: a Redis dump taken during an SSO session holds none of the pupil's
+// A Redis dump taken during an SSO session holds none of the pupil's
 // attributes or key, and no usable cookie. Real Redis, the real app, a
 // school login and a second product opened from the session.
 

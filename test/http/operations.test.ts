@@ -10,7 +10,7 @@ import { freePort } from '../helpers/net.js';
 import { parseExposition, valueOf } from '../helpers/prometheus.js';
 import { TestPublisher } from '../helpers/publisher.js';
 
-// Issue 6, health: /healthz is liveness (the process and its event loop),
+// Health: /healthz is liveness (the process and its event loop),
 // /readyz is readiness (KV reachable, snapshot loaded; a database outage alone
 // does not make it unready), draining fails readiness; load shedding answers
 // 503 + Retry-After while the event loop lags, and never sheds the probes.

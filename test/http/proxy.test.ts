@@ -4,7 +4,7 @@ import { makeWorld, REKEN_CB, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 
-// Issue 6, behind a proxy: TLS ends at a reverse proxy, and X-Forwarded-* are
+// Behind a proxy: TLS ends at a reverse proxy, and X-Forwarded-* are
 // believed only from TRUST_PROXY addresses. Spoofed ones never change the
 // issuer, the client address (request.ip: logs and rate-limit keys) or links.
 

@@ -15,7 +15,7 @@ import { parseExposition, valueOf } from '../helpers/prometheus.js';
 import { TestPublisher } from '../helpers/publisher.js';
 import { DisposableRedis } from '../helpers/redis-server.js';
 
-// Issue 6, container: no Docker engine runs here, so this runs what the image
+// Container: no Docker engine runs here, so this runs what the image
 // runs -- `node dist/main.js` from a fresh `tsc` build -- with exactly the
 // environment the Dockerfile and docker-compose.yml give it, against a Redis
 // started as compose starts it (noeviction, a password). Only loopback

@@ -13,7 +13,7 @@ import { DisposableRedis } from '../helpers/redis-server.js';
 import { freshPgDatabase } from '../helpers/db.js';
 import { loginCookieOf } from '../helpers/browser.js';
 
-// Issue 6, graceful shutdown, with real processes: gateways built as the image
+// Graceful shutdown, with real processes: gateways built as the image
 // runs them, sharing one Redis, behind a load balancer played by this test.
 // SIGTERM must make readiness fail at once, keep serving through the drain,
 // then stop accepting, answer what is in flight, close and exit 0 -- and a
