@@ -52,7 +52,7 @@ describe('admin CLI', () => {
     } finally {
       await gateway.stop();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('generates client secrets: a seed asking for one gets it once at import and keeps it; client-secret generate replaces it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-cli-'));

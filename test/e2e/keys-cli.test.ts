@@ -36,5 +36,5 @@ describe('keys command line', () => {
     await ring.reload();
     expect(ring.jwks.keys.map((k) => k.kid)).toEqual([kid, added![1]]);
     expect(ring.current.kid).toBe(kid);
-  });
+  }, 120_000);
 });

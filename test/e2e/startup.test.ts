@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { EMBEDDED_ENV } from '../helpers/env.js';
 
+/** The longest one start of the gateway may take here before it is killed. */
+const START_LIMIT_MS = 60_000;
+
 // npm start's entry point, as an operator runs it: embedded defaults, keys
 // created in DATA_DIR once, an invalid seed or config refused with every problem.
 
@@ -22,7 +25,8 @@ function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // Generous: tsx compiles the sources first, and a shared CI machine can be slow to.
+    const timer = setTimeout(() => child.kill('SIGKILL'), START_LIMIT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, out });
@@ -49,7 +53,7 @@ describe('start-up', () => {
     const second = await runMain(env, /"msg":"gateway ready"/);
     expect(second.code).toBe(0);
     expect((await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8').match(jwksKid)?.[1]).toBe(before.match(jwksKid)?.[1]);
-  });
+  }, 2 * START_LIMIT_MS + 10_000);
 
   it('refuses an invalid seed file at start, listing every problem', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-seed-'));
@@ -62,7 +66,7 @@ describe('start-up', () => {
     expect(run.out).toContain('invalid seed file');
     for (const field of ['schools.0.id', 'schools.0.issuer', 'suppliers.0.id']) expect(run.out).toContain(field);
     expect(run.out).not.toContain('gateway ready');
-  });
+  }, START_LIMIT_MS + 10_000);
 
   it('refuses an invalid configuration, listing every problem, before touching DATA_DIR', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-cfg-'));
@@ -70,5 +74,5 @@ describe('start-up', () => {
     expect(run.code).toBe(1);
     for (const name of ['PORT', 'ISSUER', 'PSEUDONYM_MASTER_KEY']) expect(run.out).toContain(name);
     await expect(readdir(join(dir, 'data'))).rejects.toThrow(/ENOENT/);
-  });
+  }, START_LIMIT_MS + 10_000);
 });

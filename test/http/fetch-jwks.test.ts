@@ -98,26 +98,38 @@ describe('what is read', () => {
 });
 
 describe('where it may come from with NODE_ENV=production', () => {
+  // A server of its own: a late connection from the tests above cannot be counted as one made here.
+  let target: JwksServer;
+  let targetBase: string;
+  beforeAll(async () => {
+    target = new JwksServer();
+    target.serve('/jwks', () => [KEY]);
+    targetBase = await target.listen();
+  });
+  afterAll(async () => {
+    await target?.close();
+  });
+
   it.each([
-    ['http to 127.0.0.1', () => `${base}/jwks`],
-    ['https to 127.0.0.1', () => `https://127.0.0.1:${server.port}/jwks`],
-    ['https to a decimal spelling of 127.0.0.1', () => `https://2130706433:${server.port}/jwks`],
-    ['https to a hex spelling of 127.0.0.1', () => `https://0x7f.0.0.1:${server.port}/jwks`],
-    ['https to an IPv4-mapped IPv6 127.0.0.1', () => `https://[::ffff:127.0.0.1]:${server.port}/jwks`],
-    ['https to [::1]', () => `https://[::1]:${server.port}/jwks`],
-    ['https to localhost', () => `https://localhost:${server.port}/jwks`],
+    ['http to 127.0.0.1', () => `${targetBase}/jwks`],
+    ['https to 127.0.0.1', () => `https://127.0.0.1:${target.port}/jwks`],
+    ['https to a decimal spelling of 127.0.0.1', () => `https://2130706433:${target.port}/jwks`],
+    ['https to a hex spelling of 127.0.0.1', () => `https://0x7f.0.0.1:${target.port}/jwks`],
+    ['https to an IPv4-mapped IPv6 127.0.0.1', () => `https://[::ffff:127.0.0.1]:${target.port}/jwks`],
+    ['https to [::1]', () => `https://[::1]:${target.port}/jwks`],
+    ['https to localhost', () => `https://localhost:${target.port}/jwks`],
   ])('%s: refused before connecting', async (_name, url) => {
-    const connections = server.connections;
+    const connections = target.connections;
     expect(await failureOf(fetchJwks(url(), { dispatcher: production, timeoutMs: 2_000 }))).toBe('destination_refused');
-    expect(server.connections).toBe(connections);
+    expect(target.connections).toBe(connections);
   });
 
   it('a name whose lookup answers a loopback address is refused at connect time', async () => {
     const resolve: Resolve = async () => [{ address: '127.0.0.1', family: 4 }];
     const agent = createGuardedAgent(destinationPolicy(true, []), { connectTimeoutMs: 2_000, resolve });
-    const connections = server.connections;
-    expect(await failureOf(fetchJwks(`https://keys.school.example:${server.port}/jwks`, { dispatcher: agent, timeoutMs: 2_000 }))).toBe('destination_refused');
-    expect(server.connections).toBe(connections);
+    const connections = target.connections;
+    expect(await failureOf(fetchJwks(`https://keys.school.example:${target.port}/jwks`, { dispatcher: agent, timeoutMs: 2_000 }))).toBe('destination_refused');
+    expect(target.connections).toBe(connections);
   });
 
   it('a name with one allowed and one refused address is refused as a whole', async () => {
@@ -135,17 +147,17 @@ describe('where it may come from with NODE_ENV=production', () => {
     const agent = createGuardedAgent(destinationPolicy(true, ['127.0.0.2/32']), { connectTimeoutMs: 2_000, resolve });
     const url = `http://rebind.school.example:${second.port}/jwks`;
     expect(await fetchJwks(url, { dispatcher: agent, timeoutMs: 2_000 })).toEqual({ keys: [KEY] });
-    const connections = server.connections;
+    const connections = target.connections;
     expect(await failureOf(fetchJwks(url, { dispatcher: agent, timeoutMs: 2_000 }))).toBe('destination_refused');
     expect(lookups).toBe(2);
     expect(second.count('/jwks')).toBe(1);
-    expect(server.connections).toBe(connections);
+    expect(target.connections).toBe(connections);
   });
 
   it('an allow-listed host name is fetched over http on loopback', async () => {
     const resolveLocal: Resolve = async () => [{ address: '127.0.0.1', family: 4 }];
     const pinned = createGuardedAgent(destinationPolicy(true, ['localhost']), { connectTimeoutMs: 2_000, resolve: resolveLocal });
-    expect(await fetchJwks(`http://localhost:${server.port}/jwks`, { dispatcher: pinned, timeoutMs: 2_000 })).toEqual({ keys: [KEY] });
+    expect(await fetchJwks(`http://localhost:${target.port}/jwks`, { dispatcher: pinned, timeoutMs: 2_000 })).toEqual({ keys: [KEY] });
     await pinned.close();
   });
 });
