@@ -3,12 +3,14 @@
 // oidc-provider running its own complete code flow on the same machine; and,
 // as the measuring stick for both, the floor (bench/floor/server.ts): the
 // contract's bare minimum of crypto and Redis traffic over node:http, driven
-// by the same client as the gateway.
+// by the same client as the gateway. Then the Redis work of one login
+// (commands and round trips, gateway and floor), and the cold storm: warm
+// logins alone and beside 32 cold logins in flight (bench/lib/cold-storm.ts).
 // The servers run as child processes; this process generates the load. The
 // peak is measured in rounds, the servers in turn, and each side's median
 // round gives the per-core ratio, so a drift in the machine's speed during
 // the run touches every side alike.
-//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
+//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)   BENCH_STORM_RATE=20 (warm logins/s in the cold storm)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
 import { availableParallelism } from 'node:os';
@@ -23,6 +25,8 @@ import { openFloor } from './lib/floor.js';
 import { buildProduction, openBenchGateway, REDIS_URL, requireRedis } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
 import { check, measureAtRate, measurePeak, type AtRate, type Peak } from './lib/measure.js';
+import { COLD_IN_FLIGHT, measureColdStorm, type StormRound } from './lib/cold-storm.js';
+import { redisWorkPerLogin, type RedisWork } from './lib/redis-work.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -30,6 +34,10 @@ const CONCURRENCY = 16;
 const PUPILS = 500;
 const COLD_LOGINS = 20;
 const WARM_UP_CONCURRENCY = 4;
+/** Warm logins per second in the cold-storm phase, alone and beside the storm. */
+const STORM_RATE = Number(process.env.BENCH_STORM_RATE ?? 20);
+/** Logins one at a time whose Redis work is counted. */
+const REDIS_COUNT_LOGINS = 50;
 // Further clients of the same supplier and licence: a login at one of them is a new ledger row for a warm pupil.
 const LEDGER_CLIENTS = 24;
 const tsx = import.meta.resolve('tsx');
@@ -133,8 +141,11 @@ async function main() {
     }
     const byP99 = (rounds: AtRate[]) => median(rounds, (r) => r.p99);
     const [half, baseHalf, floorHalf] = [byP99(halfRounds), byP99(baseHalfRounds), byP99(floorHalfRounds)];
+    const redisWork = { gateway: await redisWorkPerLogin(REDIS_URL, gw.login, REDIS_COUNT_LOGINS), floor: await redisWorkPerLogin(REDIS_URL, floor.login, REDIS_COUNT_LOGINS) };
+    const storm = await measureColdStorm(gw.world, gw.login, { rate: STORM_RATE, seconds: SECONDS, rounds: PEAK_ROUNDS });
     const soak = SOAK_SECONDS > 0 ? await runSoak(gw.server, gw.login, gwPeak.rate / 2) : undefined;
     report({
+      redisWork, storm,
       cryptoMs, idleRss, gwPeakRss: gw.server.peakRssMb(), basePeakRss: base.server.peakRssMb(), coldRun, warmSeq,
       gwRounds, baseRounds, floorRounds, gwPeak, basePeak, floorPeak, newRows, halfRounds, baseHalfRounds, floorHalfRounds, half, baseHalf, floorHalf, soak,
     });
@@ -150,6 +161,8 @@ interface Figures {
   coldRun: LoadResult; warmSeq: LoadResult; gwRounds: Peak[]; baseRounds: Peak[]; floorRounds: Peak[]; gwPeak: Peak; basePeak: Peak; floorPeak: Peak;
   newRows: LoadResult; halfRounds: AtRate[]; baseHalfRounds: AtRate[]; floorHalfRounds: AtRate[]; half: AtRate; baseHalf: AtRate; floorHalf: AtRate;
   soak: { samples: number[] } | undefined;
+  redisWork: { gateway: RedisWork; floor: RedisWork };
+  storm: StormRound[];
 }
 
 function report(f: Figures): void {
@@ -182,6 +195,13 @@ function report(f: Figures): void {
   console.log(`cold login (new pupil, scrypt), sequential: p50 ${round1(f.coldRun.p50)} ms vs warm ${round1(f.warmSeq.p50)} ms: cold cost ≈ ${round1(f.coldRun.p50 - f.warmSeq.p50)} ms`);
   console.log(`crypto of one warm login alone (2 ES256 verifications, 2 ES256 signatures, HMACs, sealing): ${f.cryptoMs.toFixed(3)} ms CPU`);
   console.log(`gateway RSS: idle ${round1(f.idleRss)} MB, peak ${round1(f.gwPeakRss)} MB`);
+  const work = (w: RedisWork) => `${round1(w.commands)} commands in ${round1(w.roundTrips)} round trips`;
+  console.log(`Redis per login (${REDIS_COUNT_LOGINS} logins one at a time, Redis's own counters less its idle work): gateway ${work(f.redisWork.gateway)}; floor ${work(f.redisWork.floor)}`);
+  const stormRows = f.storm.map((r) => `${round1(r.alone.p99)}/${round1(r.beside.p99)} (${round1(r.beside.p99 / r.alone.p99)}x; cold ${r.cold.logins} in, ${r.cold.refused503} x 503, ${r.cold.otherErrors} other, longest ${Math.round(r.cold.longestMs)} ms)`);
+  console.log(`cold storm, warm logins at ${STORM_RATE}/s alone / beside ${COLD_IN_FLIGHT} cold logins in flight, p99 ms per round: ${stormRows.join('; ')}`);
+  const stormRatio = median(f.storm, (r) => r.beside.p99 / r.alone.p99);
+  const coldRate = median(f.storm, (r) => r.cold.logins).cold.logins / SECONDS;
+  console.log(`cold storm, median round: warm p99 ${round1(stormRatio.beside.p99 / stormRatio.alone.p99)}x its value alone (goal: at most 2x); cold logins ${round1(coldRate)}/s`);
   if (f.soak) console.log(`soak at half peak for ${SOAK_SECONDS} s, RSS every 10 s (MB): ${f.soak.samples.join(' ')}`);
 }
 

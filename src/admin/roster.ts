@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pupilKey } from '../school/assertion-claims.js';
+import { pupilKey } from '../release/pupil.js';
 
 // A school's roster in a request body: the pupils' own keys (docs/school-assertion.md:
 // 1..128 characters, NFC-normalised), up to a whole school.

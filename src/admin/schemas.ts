@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pupilKey } from '../school/assertion-claims.js';
+import { pupilKey } from '../release/pupil.js';
 import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 
 // Shapes shared by the admin routes: path parameters, pagination, problems.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pupilKey } from '../school/assertion-claims.js';
+import { pupilKey } from '../release/pupil.js';
 import { fileProblem, ProblemList } from './problems.js';
 import type { Candidate } from './validate.js';
 

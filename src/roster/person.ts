@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import type { Pupil } from '../release/pupil.js';
-import { pupilKey } from '../school/assertion-claims.js';
+import { CONTROL, pupilKey, type Pupil } from '../release/pupil.js';
 
 // A person on a school's roster (docs/roster.md): the pupil key, the upstream
 // login identifiers, and the attributes a school login assertion carries, with
 // the same names and formats. What the three import formats all map to.
 
-const CONTROL = /[\p{Cc}\p{Cs}]/u;
 const text = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL.test(s), { message: 'no control characters' });
 const grade = z.number().int().min(1).max(15);
 

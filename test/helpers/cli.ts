@@ -8,8 +8,8 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    // A safety net, not a timing check: a CLI start (tsx, the embedded database) takes over 12 s on a loaded 2-core machine.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    // A safety net, not a timing check: a CLI start (tsx, the embedded database) took over 45 s on a 2-core machine shared with other work.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, out, err });
