@@ -20,7 +20,8 @@ export class GatewayProcess {
     });
     const output: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway did not start within 30 s:\n${output.join('')}`)), 30_000);
+      // Generous: tsx compiles the sources first, slowly on a machine shared with other work.
+      const timer = setTimeout(() => reject(new Error(`gateway did not start within 60 s:\n${output.join('')}`)), 60_000);
       const onData = (chunk: Buffer) => {
         output.push(chunk.toString());
         if (output.join('').includes('"msg":"gateway ready"')) {
