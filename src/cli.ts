@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ProblemsError } from './errors.js';
 import { KeyCommandError, runKeysCommand } from './cli/keys.js';
 import { AdminCommandError, runClientSecretCommand, runOperatorTokenCommand, runSchoolsCommand, runSeedCommand } from './cli/admin.js';
 
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   try {
     return await command(args, (line) => process.stdout.write(`${line}\n`));
   } catch (err) {
-    if (err instanceof KeyCommandError || err instanceof AdminCommandError || err instanceof ConfigError) {
+    if (err instanceof KeyCommandError || err instanceof AdminCommandError || err instanceof ProblemsError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }

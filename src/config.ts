@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_ROOT_TTL_DAYS } from './crypto/root-cache.js';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
+import { ProblemsError } from './errors.js';
 import { B64TOKEN } from './http/bearer.js';
 
 // One schema over the environment (README, Configuration), parsed once and frozen.
@@ -154,9 +155,9 @@ export interface Config extends Readonly<Omit<Env, 'ISSUER'>> {
   readonly ISSUER: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+export class ConfigError extends ProblemsError {
+  constructor(problems: string[]) {
+    super('configuration', problems);
     this.name = 'ConfigError';
   }
 }
