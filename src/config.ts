@@ -127,6 +127,8 @@ export const envSchema = z.object({
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),
+    /** The service's own name on its pages (docs/login-journey.md); unset: "Inlogdienst" / "Login service". */
+    SERVICE_NAME: z.string().trim().min(1).max(60).optional(),
     METRICS_TOKEN: bearerToken.optional(),
     // Slow and idle clients (docs/operations.md): the request head must arrive within the
     // headers timeout and the whole request within the request timeout (else 408 and close); a
