@@ -7,6 +7,14 @@ export const esc = (value: unknown): string => String(value).replace(/[&<>"']/g,
 const icon = (accent: string) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="${accent}"/></svg>`)}`;
 
+/** The page's header as its banner and the rest as its main content (every part of a page in a landmark). */
+function landmarks(body: string): string {
+  const end = body.indexOf('</header>');
+  if (end === -1) return `<main>${body}</main>`;
+  const split = end + '</header>'.length;
+  return `${body.slice(0, split)}<main>${body.slice(split)}</main>`;
+}
+
 export function layout(title: string, body: string, accent = '#00457c'): string {
   return `<!doctype html>
 <html lang="nl">
@@ -18,7 +26,7 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3
 code{background:#f2f2f2;padding:.1rem .3rem;word-break:break-all}button,.button{font:inherit;padding:.5rem .9rem;margin:.2rem;border:1px solid ${accent};
 border-radius:.3rem;background:#fff;color:${accent};cursor:pointer;text-decoration:none;display:inline-block}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem}.card{border:1px solid #ccc;border-radius:.4rem;padding:1rem}</style></head>
-<body>${body}</body></html>
+<body>${landmarks(body)}</body></html>
 `;
 }
 

@@ -107,12 +107,12 @@ async function startGatewayProcess(dataDir: string, seedFile: string, port: numb
   child.stderr.pipe(log);
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the gateway exited (code ${code}); see ${join(dataDir, 'demo', 'gateway.log')}`))));
   const ready = (async () => {
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 900; i++) {
       const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('the gateway did not become ready within 30 s');
+    throw new Error('the gateway did not become ready within 90 s');
   })();
   try {
     await Promise.race([ready, exited]);
