@@ -219,6 +219,20 @@ describe('a publisher\'s first integration against the demo', () => {
     await page.waitForLoadState();
     expect(await page.textContent('h1')).toBe('Je bent uitgelogd');
     await expectAccessible(page, 'gateway-logged-out');
+    // A teacher does not look like a pupil: at Rekenmeester, and in the home page's verdict.
+    await page.goto(printed.rekenmeester);
+    await page.click('#login');
+    await page.waitForURL(/\/regenboog\/login\?request=/);
+    await page.click('text=Inloggen als Anouk Visser');
+    await page.waitForURL(`${printed.rekenmeester}/callback**`);
+    expect(await page.textContent('#role')).toContain('Ingelogd als een leerkracht');
+    await expectAccessible(page, 'publisher-teacher');
+    await page.goto(printed.taalkanjer);
+    await page.click('#login');
+    await page.waitForURL(`${printed.taalkanjer}/callback**`);
+    await page.goto(printed.home);
+    expect(await page.textContent('#verdict')).toContain('dezelfde leerkracht');
+    expect(await page.textContent('#verdict')).not.toContain('leerling');
     expect(missing).toEqual([]);
   }, 120_000);
 });
