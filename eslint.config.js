@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**', 'test/**', 'scripts/**', 'demo/**', 'support/**'],
+    files: ['bench/**', 'test/**', 'scripts/**', 'demo/**', 'support/**', 'examples/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/require-await': 'off' },
   },
   {

@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: `default` (npm test) needs nothing running; `redis` needs
+// Five projects: `default` (npm test) needs nothing running; `redis` needs
 // REDIS_URL and runs the same contract and login suites against real Redis;
-// `browser` drives Debian's Chromium (/usr/bin/chromium) through the demo; `pg` needs DATABASE_URL.
+// `browser` drives Debian's Chromium (/usr/bin/chromium) through the demo; `pg` needs DATABASE_URL;
+// `examples` runs the publisher examples against the demo (Python with Authlib).
 export default defineConfig({
   test: {
     projects: [
@@ -10,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.redis.test.ts', 'test/**/*.browser.test.ts', 'test/**/*.pg.test.ts'],
+          exclude: ['test/**/*.redis.test.ts', 'test/**/*.browser.test.ts', 'test/**/*.pg.test.ts', 'test/**/*.examples.test.ts'],
           testTimeout: 20_000,
         },
       },
@@ -28,6 +29,16 @@ export default defineConfig({
           include: ['test/**/*.browser.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // `examples`: the publisher examples (examples/), Python with Authlib at PYTHON; a demo is started.
+        test: {
+          name: 'examples',
+          include: ['test/**/*.examples.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
           fileParallelism: false,
         },
       },

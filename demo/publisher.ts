@@ -40,7 +40,7 @@ export function publisherApp(pub: DemoPublisher, urls: DemoUrls, keys: DemoKeys,
   const txCookie = `${pub.clientId}_login`;
 
   const page = (title: string, body: string) => layout(`${pub.name}: ${title}`, `<header><h1>${esc(pub.name)}</h1>
-<p class="en">Demo learning material by ${esc(pub.supplierName)} (supplier <code>${esc(pub.supplier)}</code>)</p></header>${body}`, pub.accent);
+<p class="en" lang="en">Demo learning material by ${esc(pub.supplierName)} (supplier <code>${esc(pub.supplier)}</code>)</p></header>${body}`, pub.accent);
 
   async function startLogin(reply: FastifyReply) {
     const cfg = await discover();
@@ -58,7 +58,7 @@ export function publisherApp(pub: DemoPublisher, urls: DemoUrls, keys: DemoKeys,
 
   app.get('/', async (request, reply) => {
     const mine = received.get(browserId(request, reply))?.get(pub.clientId);
-    return reply.type('text/html').send(page('start', `<p>Welkom! Log in via de inlogdienst van je school. <span class="en">Welcome! Log in through your school's login service.</span></p>
+    return reply.type('text/html').send(page('start', `<p>Welkom! Log in via de inlogdienst van je school. <span class="en" lang="en">Welcome! Log in through your school's login service.</span></p>
 <p><a class="button" id="login" href="/login">Inloggen / Log in</a></p>
 ${mine ? `<h2>Laatst ontvangen / Last received</h2>${claimsTable(mine)}` : ''}`));
   });
@@ -68,7 +68,7 @@ ${mine ? `<h2>Laatst ontvangen / Last received</h2>${claimsTable(mine)}` : ''}`)
   // OIDC Core section 4: the gateway (iss) asks us to start a login, e.g. from a school portal tile.
   app.get('/launch', async (request, reply) => {
     const { iss } = request.query as { iss?: string };
-    if (iss !== urls.gateway) return reply.code(400).type('text/html').send(page('fout', '<p>Onbekende inlogdienst. <span class="en">Unknown login service.</span></p>'));
+    if (iss !== urls.gateway) return reply.code(400).type('text/html').send(page('fout', '<p>Onbekende inlogdienst. <span class="en" lang="en">Unknown login service.</span></p>'));
     return startLogin(reply);
   });
 
@@ -76,9 +76,14 @@ ${mine ? `<h2>Laatst ontvangen / Last received</h2>${claimsTable(mine)}` : ''}`)
     const current = new URL(request.url, base);
     const login = pending.get(request.cookies[txCookie] ?? '');
     if (current.searchParams.has('error')) {
-      return reply.code(400).type('text/html').send(page('fout', `<p>De inlogdienst meldde: <code id="error">${esc(current.searchParams.get('error'))}</code></p>`));
+      // OIDC Core 3.1.2.6: the error, and its description when the provider sent one (docs/errors.md lists them).
+      const description = current.searchParams.get('error_description');
+      return reply.code(400).type('text/html').send(page('fout', `<h2>Inloggen is niet gelukt <span class="en" lang="en">/ Login failed</span></h2>
+<p>De inlogdienst meldde: <span class="en" lang="en">The login service reported:</span> <code id="error">${esc(current.searchParams.get('error'))}</code></p>
+${description ? `<p id="error-description" lang="en">${esc(description)}</p>` : ''}
+<p><a class="button" id="again" href="/login">Opnieuw inloggen / Log in again</a> <a class="button" href="${esc(urls.home)}">Terug naar de demo / Back to the demo</a></p>`));
     }
-    if (!login) return reply.code(400).type('text/html').send(page('fout', '<p>Geen inlogpoging gevonden. <span class="en">No login in progress.</span> <a href="/login">Opnieuw / Again</a></p>'));
+    if (!login) return reply.code(400).type('text/html').send(page('fout', '<p>Geen inlogpoging gevonden. <span class="en" lang="en">No login in progress.</span> <a href="/login">Opnieuw / Again</a></p>'));
     pending.delete(request.cookies[txCookie] ?? '');
     const tokens = await oidc.authorizationCodeGrant(await discover(), current, {
       pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce, idTokenExpected: true,
@@ -88,11 +93,18 @@ ${mine ? `<h2>Laatst ontvangen / Last received</h2>${claimsTable(mine)}` : ''}`)
     if (!received.has(browser)) received.set(browser, new Map());
     received.get(browser)!.set(pub.clientId, claims);
     return reply.type('text/html').send(page('ingelogd', `<h2>Ingelogd / Logged in</h2>
-<p>Dit is alles wat ${esc(pub.name)} van de inlogdienst kreeg. <span class="en">This is everything ${esc(pub.name)} received from the login service.</span></p>
+${roleLine(claims.role)}
+<p>Dit is alles wat ${esc(pub.name)} van de inlogdienst kreeg. <span class="en" lang="en">This is everything ${esc(pub.name)} received from the login service.</span></p>
 ${claimsTable(claims)}
 <p><a class="button" href="${esc(urls.home)}">Terug naar de demo / Back to the demo</a></p>`));
   });
   return app;
+}
+
+/** Who logged in, as the released role says (a licence without role leaves it unsaid). */
+function roleLine(role: unknown): string {
+  const who = role === 'teacher' ? ['een leerkracht', 'a teacher'] : role === 'student' ? ['een leerling', 'a pupil'] : undefined;
+  return who ? `<p id="role" class="role-${esc(role)}">Ingelogd als ${who[0]}. <span class="en" lang="en">Logged in as ${who[1]}.</span></p>` : '';
 }
 
 /** The released claims; the protocol claims (iss, aud, exp, …) below them. */

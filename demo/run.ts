@@ -1,17 +1,38 @@
 // npm run demo: the gateway on embedded defaults with a demo school and two
-// demo publishers. Open the printed URL.
-import { startDemo } from './start.js';
+// demo publishers. Open the printed URL. DEMO_PORT moves its ports (the first
+// of five consecutive ports, default 3000).
+import { DEFAULT_PORTS, demoPorts, DemoPortError, startDemo } from './start.js';
 
-const demo = await startDemo({ dataDir: process.env.DATA_DIR ?? './data' });
+const first = Number(process.env.DEMO_PORT ?? DEFAULT_PORTS.gateway);
+if (!Number.isInteger(first) || first < 1 || first > 65531) {
+  process.stderr.write(`demo: DEMO_PORT must be a port number from 1 to 65531, not ${JSON.stringify(process.env.DEMO_PORT)}\n`);
+  process.exit(1);
+}
+const dataDir = process.env.DATA_DIR ?? './data';
+let demo;
+try {
+  demo = await startDemo({ dataDir, ports: demoPorts(first) });
+} catch (err) {
+  if (!(err instanceof DemoPortError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
+const { urls, operatorToken } = demo;
 process.stdout.write(`
-  Demo ready. Open ${demo.urls.home} in your browser.
+  Demo ready. Open ${urls.home} in your browser.
 
-  gateway (OpenID provider)   ${demo.urls.gateway}
-  demo school logins          ${demo.urls.school}/regenboog/login, ${demo.urls.school}/kompas/login
-  publisher Rekenmeester      ${demo.urls.rekenmeester}
-  publisher Taalkanjer        ${demo.urls.taalkanjer}
+  gateway (OpenID provider)   ${urls.gateway}  (discovery: ${urls.gateway}/.well-known/openid-configuration)
+  demo school logins          ${urls.school}/regenboog/login, ${urls.school}/kompas/login
+  publisher Rekenmeester      ${urls.rekenmeester}
+  publisher Taalkanjer        ${urls.taalkanjer}
 
-  Gateway log: ${process.env.DATA_DIR ?? './data'}/demo/gateway.log. Stop with Ctrl+C.
+  admin API                   ${urls.gateway}/admin/v1  (OpenAPI: ${urls.gateway}/admin/v1/openapi.json)
+  operator token (this demo only, new at every start):
+    ${operatorToken}
+  register your own client:   docs/publishers.md; the admin CLI works while the demo runs:
+    npm run admin -- --api ${urls.gateway} --token ${operatorToken} schools list
+
+  Gateway log: ${dataDir}/demo/gateway.log. Stop with Ctrl+C.
 `);
 const stop = () => void demo.close().then(() => process.exit(0));
 process.once('SIGINT', stop);

@@ -37,7 +37,7 @@ export function schoolIdp(urls: DemoUrls, keys: DemoKeys): FastifyInstance {
 
   const personLabel = (p: DemoPerson) => `${p.given_name} ${p.tussenvoegsel ? `${p.tussenvoegsel} ` : ''}${p.family_name} (${p.role === 'teacher' ? 'leerkracht / teacher' : p.groups[0]?.name ?? ''})`;
   const header = (school: DemoSchool, what: string) =>
-    `<header><h1>${esc(school.name)}: ${esc(what)}</h1><p class="en">Demo school login (made-up people; a real school asks for a password).</p></header>`;
+    `<header><h1>${esc(school.name)}: ${esc(what)}</h1><p class="en" lang="en">Demo school login (made-up people; a real school asks for a password).</p></header>`;
 
   for (const school of SCHOOLS) {
     const base = `/${school.slug}`;
@@ -47,12 +47,12 @@ export function schoolIdp(urls: DemoUrls, keys: DemoKeys): FastifyInstance {
       try {
         await loginRequest(school, jws);
       } catch {
-        return reply.code(400).type('text/html').send(layout('Ongeldig verzoek', '<h1>Ongeldig inlogverzoek</h1><p class="en">Invalid login request.</p>'));
+        return reply.code(400).type('text/html').send(layout('Ongeldig verzoek', '<h1>Ongeldig inlogverzoek</h1><p class="en" lang="en">Invalid login request.</p>'));
       }
       const buttons = school.people.map((p) =>
         `<li><button type="submit" name="person" value="${esc(p.key)}">Inloggen als ${esc(personLabel(p))}</button></li>`).join('\n');
       return reply.type('text/html').send(layout(`${school.name}: inloggen`, `${header(school, 'inloggen')}
-<p>Wie ben jij? <span class="en">Who are you?</span></p>
+<p>Wie ben jij? <span class="en" lang="en">Who are you?</span></p>
 <form method="post" action="${base}/login"><input type="hidden" name="request" value="${esc(jws)}"><ul>${buttons}</ul></form>`));
     });
 
@@ -75,7 +75,7 @@ export function schoolIdp(urls: DemoUrls, keys: DemoKeys): FastifyInstance {
 <form method="post" action="${base}/portal">${PUBLISHERS.map((pub) =>
         `<button type="submit" name="open" value="${esc(`${p.key}|${pub.clientId}`)}">Open ${esc(pub.name)}</button>`).join('')}</form></div>`).join('\n');
       return reply.type('text/html').send(layout(`${school.name}: schoolportaal`, `${header(school, 'schoolportaal')}
-<p>Het portaal van de school opent lesmateriaal direct (school-started launch). <span class="en">The school's portal opens learning material directly.</span></p>
+<p>Het portaal van de school opent lesmateriaal direct (school-started launch). <span class="en" lang="en">The school's portal opens learning material directly.</span></p>
 <div class="grid">${cards}</div>`));
     });
 

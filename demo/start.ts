@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -25,8 +27,18 @@ export interface DemoPorts {
 
 export const DEFAULT_PORTS: DemoPorts = { gateway: 3000, school: 3001, rekenmeester: 3002, taalkanjer: 3003, home: 3004 };
 
+/** The demo's ports from DEMO_PORT, the first of consecutive ports (default 3000), in the order of DEFAULT_PORTS. */
+export function demoPorts(first: number): DemoPorts {
+  return { gateway: first, school: first + 1, rekenmeester: first + 2, taalkanjer: first + 3, home: first + 4 };
+}
+
+/** A port the demo could not take: one line for the person who started it (demo/run.ts prints it). */
+export class DemoPortError extends Error {}
+
 export interface Demo {
   readonly urls: DemoUrls;
+  /** An operator token for the gateway's admin API, made at this start for the demo only. */
+  readonly operatorToken: string;
   close(): Promise<void>;
 }
 
@@ -47,7 +59,11 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   const seedFile = join(dataDir, 'demo', 'seed.json');
   await writeFile(seedFile, JSON.stringify(demoSeed(urls, keys), null, 2));
 
-  const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, options.gatewayEnv ?? {});
+  // The demo's operator token: random at every start, accepted only by this gateway process.
+  const operatorToken = `demo-${randomBytes(32).toString('base64url')}`;
+  // Taken ports are found before anything starts: else a second demo would find the first one's gateway ready.
+  for (const [name, port] of Object.entries(ports) as [string, number][]) await checkFree(name, port);
+  const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, { OPERATOR_BOOTSTRAP_TOKEN: operatorToken, ...options.gatewayEnv });
   const received: Received = new Map();
   const apps: [FastifyInstance, number][] = [
     [schoolIdp(urls, keys), ports.school],
@@ -63,11 +79,21 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   }
   return {
     urls,
+    operatorToken,
     async close() {
       await Promise.all(apps.map(([app]) => app.close()));
       await stopProcess(gateway);
     },
   };
+}
+
+function checkFree(name: string, port: number): Promise<void> {
+  return new Promise((resolveFree, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new DemoPortError(`demo: port ${port} (${name}) on 127.0.0.1 is already in use, perhaps by another demo; start with DEMO_PORT=<first free port> (the demo takes ${Object.keys(DEFAULT_PORTS).length} ports from it)`) : err));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveFree()));
+  });
 }
 
 async function startGatewayProcess(dataDir: string, seedFile: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
@@ -81,12 +107,12 @@ async function startGatewayProcess(dataDir: string, seedFile: string, port: numb
   child.stderr.pipe(log);
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the gateway exited (code ${code}); see ${join(dataDir, 'demo', 'gateway.log')}`))));
   const ready = (async () => {
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 900; i++) {
       const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('the gateway did not become ready within 30 s');
+    throw new Error('the gateway did not become ready within 90 s');
   })();
   try {
     await Promise.race([ready, exited]);

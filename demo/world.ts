@@ -86,8 +86,8 @@ export function demoSeed(urls: DemoUrls, keys: DemoKeys) {
       },
     ],
     licences: [
-      // De Regenboog: Rekenmeester gets no names; Taalkanjer may show the pupil's first name.
-      { school: '99DR', client: 'rekenmeester', claims: ['school', 'grade', 'groups'] },
+      // De Regenboog: Rekenmeester gets no names (but the role: a teacher is no pupil); Taalkanjer may show the pupil's first name.
+      { school: '99DR', client: 'rekenmeester', claims: ['school', 'role', 'grade', 'groups'] },
       { school: '99DR', client: 'taalkanjer', claims: ['school', 'role', 'grade', 'given_name'] },
       // Het Kompas licenses Taalkanjer only: Rekenmeester ends on the no-licence page there.
       { school: '99HK', client: 'taalkanjer', claims: ['school', 'grade'] },

@@ -21,6 +21,8 @@ import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
 import { registerLogout } from './session/logout.js';
+import { registerFavicon } from './pages/favicon.js';
+import { pageContextFor } from './pages/page.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,7 +59,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => metrics.observeRequest(request, reply));
 
-  registerErrorHandling(app, services.issuer);
+  app.decorateRequest('product', undefined);
+  registerErrorHandling(app, services.issuer, (request) => pageContextFor(services.service, services.registry(), request.product));
+  registerFavicon(app);
   registerSecurityHeaders(app, services.issuer.startsWith('https:'));
   await app.register(formBody);
   await app.register(cookie);

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_ROOT_TTL_DAYS } from './crypto/root-cache.js';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S } from './crypto/signing-key-file.js';
+import { ProblemsError } from './errors.js';
 import { B64TOKEN } from './http/bearer.js';
 
 // One schema over the environment (README, Configuration), parsed once and frozen.
@@ -126,6 +127,8 @@ export const envSchema = z.object({
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),
+    /** The service's own name on its pages (docs/login-journey.md); unset: "Inlogdienst" / "Login service". */
+    SERVICE_NAME: z.string().trim().min(1).max(60).optional(),
     METRICS_TOKEN: bearerToken.optional(),
     // Slow and idle clients (docs/operations.md): the request head must arrive within the
     // headers timeout and the whole request within the request timeout (else 408 and close); a
@@ -154,9 +157,9 @@ export interface Config extends Readonly<Omit<Env, 'ISSUER'>> {
   readonly ISSUER: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+export class ConfigError extends ProblemsError {
+  constructor(problems: string[]) {
+    super('configuration', problems);
     this.name = 'ConfigError';
   }
 }

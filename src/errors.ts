@@ -6,6 +6,19 @@
 // start from toGatewayError below, the one fallback. docs/errors.md lists
 // every code.
 
+/**
+ * Input the process cannot start with (the environment, a seed file): every
+ * problem at once, each naming its field, printed as plain lines
+ * (`invalid <subject>:` then one `  - problem` a line). Start-up and the CLI
+ * print any of them the same way.
+ */
+export class ProblemsError extends Error {
+  constructor(readonly subject: string, readonly problems: string[]) {
+    super(`invalid ${subject}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ProblemsError';
+  }
+}
+
 /** OAuth 2.0 / OpenID Connect protocol errors (RFC 6749 sections 4.1.2.1 and 5.2, RFC 6750 section 3.1, OIDC Core 3.1.2.6). */
 export const OAUTH_CODES = [
   'invalid_request', 'invalid_client', 'invalid_grant', 'invalid_scope', 'invalid_token', 'unsupported_grant_type',

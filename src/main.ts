@@ -1,45 +1,41 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { describeConfig, loadConfig } from './config.js';
 import { createKeySchedule } from './crypto/key-schedule.js';
 import { loadMasterKey } from './crypto/master-key.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
+import { ProblemsError } from './errors.js';
 import { createLogger } from './logger.js';
 import { Lifecycle } from './ops/lifecycle.js';
 import { shutDown } from './ops/shutdown.js';
 import type { Kv } from './store/kv.js';
 import { openKv, redisTarget } from './store/open-kv.js';
-import { loadSeedFile, SeedError } from './store/seed-file.js';
+import { loadSeedFile } from './store/seed-file.js';
+import { listenProblem } from './ops/listen-error.js';
 import { openDb } from './store/open-db.js';
 import { startRegistrySync } from './store/registry-sync.js';
 import { importSeed } from './store/seed-import.js';
 
 // Start-up only: read the config, open the ports, listen, shut down gracefully.
 
-async function main(): Promise<void> {
-  let config;
+/** Input the start cannot use (configuration, seed file): every problem, as plain lines on stderr, then exit 1. */
+async function orStop<T>(read: () => T | Promise<T>): Promise<T> {
   try {
-    config = loadConfig();
+    return await read();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ProblemsError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
     throw err;
   }
+}
+
+async function main(): Promise<void> {
+  const config = await orStop(() => loadConfig());
   const logger = createLogger(config.LOG_LEVEL);
   logger.info({ config: describeConfig(config) }, 'configuration');
-
-  let seed;
-  try {
-    seed = config.SEED_FILE ? await loadSeedFile(config.SEED_FILE) : undefined;
-  } catch (err) {
-    if (err instanceof SeedError) {
-      logger.fatal({ problems: err.problems }, 'invalid seed file');
-      process.exit(1);
-    }
-    throw err;
-  }
+  const seed = await orStop(() => (config.SEED_FILE ? loadSeedFile(config.SEED_FILE) : undefined));
   // Registrations live in the database; the seed file is an idempotent import into it.
   let db, sync;
   try {
@@ -73,11 +69,26 @@ async function main(): Promise<void> {
     else logger.info({ signal }, 'shutting down');
     await shutDown(app, lifecycle, logger, { drainMs: err ? 0 : config.SHUTDOWN_DRAIN_MS });
   });
-  await app.listen({ host: config.HOST, port: config.PORT });
+  try {
+    await app.listen({ host: config.HOST, port: config.PORT });
+  } catch (err) {
+    const ports = new Map([[config.PORT, 'PORT'], ...(config.METRICS_PORT ? [[config.METRICS_PORT, 'METRICS_PORT'] as const] : [])]);
+    const problem = listenProblem(err, ports);
+    if (problem === undefined) throw err;
+    logger.flush();
+    process.stderr.write(`${problem}\n`);
+    process.exit(1);
+  }
   logger.info(
     { issuer: config.ISSUER, database: config.DATABASE_URL ? 'postgresql' : 'pglite', schools: registry().schools.size, clients: registry().clients.size },
     'gateway ready',
   );
+  if (registry().schools.size === 0 || registry().clients.size === 0) {
+    logger.warn(
+      { schools: registry().schools.size, clients: registry().clients.size },
+      'no school or no client is registered, so nobody can log in yet: add registrations with SEED_FILE=path/to/seed.json (docs/registrations.md), `npm run admin -- seed import FILE`, or the admin API (/admin/v1, with OPERATOR_BOOTSTRAP_TOKEN or `npm run admin -- operator-token create`)',
+    );
+  }
   // Whoever waits for this line (an orchestrator, a test) need not wait for the next periodic flush.
   logger.flush();
 }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { serviceName, type ServiceName } from './pages/page.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { KeySchedule } from './crypto/key-schedule.js';
@@ -63,6 +64,8 @@ export interface Services {
   readonly kv: Kv;
   /** The current registration snapshot; replaced as a whole when registrations change. */
   readonly registry: () => Registry;
+  /** The service's name on its pages (SERVICE_NAME). */
+  readonly service: ServiceName;
   readonly keys: KeySchedule;
   readonly roots: RootCache;
   readonly signing: SigningKeys;
@@ -142,7 +145,7 @@ export function createServices(deps: ServiceDeps): Services {
     await kv.close();
   };
   return {
-    config, issuer, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
+    config, issuer, clock, kv, registry: deps.registry, service: serviceName(config.SERVICE_NAME), keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
     methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }) },
     sessionLimits: { idleMs: config.SESSION_IDLE_SECONDS * 1000, maxMs: config.SESSION_MAX_SECONDS * 1000 },
     ...(durable ? { durable } : {}),

@@ -12,12 +12,14 @@ import { loadSeedFile, SeedError, type StoredClient } from '../store/seed-file.j
 import type { SchoolReg } from '../store/seed-schema.js';
 import { describeClient, importSeed, toStoredClient } from '../store/seed-import.js';
 import { newClientSecret } from '../store/client-secrets.js';
+import { AdminCommandError, clientSecretThroughApi, listSchoolsThroughApi, operatorTokenThroughApi, type ApiTarget } from './admin-api.js';
 
 // The operator's first steps, on the database the gateway uses (DATABASE_URL,
 // or PGlite in DATA_DIR): `operator-token create`, `seed import FILE`, `schools list`,
-// `client-secret generate CLIENT_ID`.
+// `client-secret generate CLIENT_ID`. Given an admin API (src/cli/admin-api.ts),
+// all but `seed import` go through it instead.
 
-export class AdminCommandError extends Error {}
+export { AdminCommandError };
 
 const DAY_MS = 86_400_000;
 
@@ -37,11 +39,12 @@ async function withDb(run: (db: Db) => Promise<void>): Promise<number> {
   }
 }
 
-export async function runOperatorTokenCommand(args: string[], out: Out): Promise<number> {
+export async function runOperatorTokenCommand(args: string[], out: Out, api?: ApiTarget): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { label: { type: 'string', default: 'cli' }, days: { type: 'string', default: '90' } } });
   if (positionals.join(' ') !== 'create') throw new AdminCommandError('usage: operator-token create [--label TEXT] [--days N]');
   const days = Number(values.days);
   if (!Number.isInteger(days) || days < 1 || days > 366) throw new AdminCommandError('--days must be a whole number from 1 to 366');
+  if (api) return operatorTokenThroughApi(api, values.label, days, out);
   return withDb(async (db) => {
     const { token, secret } = await db.transaction(async (tx) => {
       const created = await createAdminToken(tx, { school: null, label: values.label, expiresAt: new Date(Date.now() + days * DAY_MS) });
@@ -53,9 +56,10 @@ export async function runOperatorTokenCommand(args: string[], out: Out): Promise
   });
 }
 
-export async function runSeedCommand(args: string[], out: Out): Promise<number> {
+export async function runSeedCommand(args: string[], out: Out, api?: ApiTarget): Promise<number> {
   const [verb, file, ...rest] = args;
   if (verb !== 'import' || !file || rest.length) throw new AdminCommandError('usage: seed import FILE');
+  if (api) throw new AdminCommandError('seed import writes to the database: run it without --api (with PGlite, while the gateway is stopped), or register through the admin API');
   return withDb(async (db) => {
     const { changes, generated } = await importSeed(db, await loadSeedFile(file), 'cli');
     for (const { clientId, secret } of generated) showSecret(out, clientId, secret);
@@ -65,9 +69,10 @@ export async function runSeedCommand(args: string[], out: Out): Promise<number> 
 }
 
 /** `client-secret generate CLIENT_ID`: a fresh secret for a client_secret_basic client, shown once; the old one stops working. */
-export async function runClientSecretCommand(args: string[], out: Out): Promise<number> {
+export async function runClientSecretCommand(args: string[], out: Out, api?: ApiTarget): Promise<number> {
   const [verb, clientId, ...rest] = args;
   if (verb !== 'generate' || !clientId || rest.length) throw new AdminCommandError('usage: client-secret generate CLIENT_ID');
+  if (api) return clientSecretThroughApi(api, clientId, out);
   return withDb(async (db) => {
     const secret = newClientSecret();
     await db.transaction(async (tx) => {
@@ -94,8 +99,9 @@ async function notifyGateways(): Promise<void> {
   await notices.close();
 }
 
-export async function runSchoolsCommand(args: string[], out: Out): Promise<number> {
+export async function runSchoolsCommand(args: string[], out: Out, api?: ApiTarget): Promise<number> {
   if (args.join(' ') !== 'list') throw new AdminCommandError('usage: schools list');
+  if (api) return listSchoolsThroughApi(api, out);
   return withDb(async (db) => {
     for (let offset = 0; ; offset += 200) {
       const page = await listRegistrations<SchoolReg>(db, 'school', { limit: 200, offset });

@@ -69,9 +69,10 @@ export async function parkForPicker(kv: Pick<Kv, 'set'>, picking: PickingLogin):
   return handle;
 }
 
-/** Whether the picker's handle still names a waiting request (the page is shown only then). */
-export async function isWaitingForPicker(kv: Pick<Kv, 'get'>, handle: string): Promise<boolean> {
-  return (await kv.get(kvKey('pickSchool', tokenHash(handle)))) !== null;
+/** The request the picker's handle still names, left waiting (the page is shown only then, and names its client); undefined when gone. */
+export async function waitingForPicker(kv: Pick<Kv, 'get'>, handle: string): Promise<PickingLogin | undefined> {
+  const sealed = await kv.get(kvKey('pickSchool', tokenHash(handle)));
+  return sealed === null ? undefined : unseal<PickingLogin>(handle, sealed);
 }
 
 /** Take the request the picker was shown for, once, in the browser that started it. */

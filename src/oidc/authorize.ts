@@ -44,6 +44,8 @@ export async function handleAuthorize(request: FastifyRequest, deps: AuthorizeDe
   const params = collectParams(request);
   const client = checkClient(params, registry);
   const redirectUri = checkRedirectUri(params, client);
+  // Named on the pages from here: before the redirect URI matches, an unknown and a known client look alike.
+  request.product = client.clientId;
   request.redirectTarget = { redirectUri, ...stateOf(params) };
   rejectRepeatedParams(params);
   rejectRequestObjects(params);

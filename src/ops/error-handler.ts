@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OAuthError, PageError, toGatewayError, type GatewayError, type PageCode } from '../errors.js';
 import { authorizationResponseUrl } from '../login/authorization-response.js';
 import { messageFor, type PageMessageCode } from '../pages/messages.js';
-import { renderPage } from '../pages/page.js';
+import { renderPage, type PageContext } from '../pages/page.js';
 
 // The one place that decides what an error looks like to the caller of the
 // login and token endpoints and what is logged (the admin API's problem+json
@@ -25,12 +25,17 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     redirectTarget?: RedirectTarget;
+    /** The client the pupil is logging in to, once the request names a registered one: its pages name it. */
+    product?: string | undefined;
     /** Non-personal facts about what the request decided, logged on its one completion line. */
     outcome?: Record<string, unknown>;
   }
 }
 
-export function registerErrorHandling(app: FastifyInstance, issuer: string): void {
+/** What an error page says besides its message: the service's name, and the product the request named (request.product). */
+export type PageContextOf = (request: FastifyRequest) => PageContext;
+
+export function registerErrorHandling(app: FastifyInstance, issuer: string, pageContext: PageContextOf): void {
   // The routes' methods by path, collected as routes register (HEAD is implied by GET).
   const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', ({ url, method }) => {
@@ -43,17 +48,17 @@ export function registerErrorHandling(app: FastifyInstance, issuer: string): voi
     const err = toGatewayError(raw, (status) =>
       code === undefined ? new OAuthError('invalid_request', status, 'The request is malformed') : new PageError(code, status, 'The request is malformed'));
     logOutcome(request, err, raw);
-    return send(reply, request, err, issuer);
+    return send(reply, request, err, issuer, pageContext);
   });
   app.setNotFoundHandler((request, reply) => {
     // A known path with another method is a 405, with Allow (RFC 9110 section 15.5.6).
     const allowed = methodsByPath.get(request.url.split('?', 1)[0]!);
     if (allowed) {
       reply.header('allow', [...allowed].join(', '));
-      return send(reply, request, new OAuthError('method_not_allowed', 405, 'Method not allowed'), issuer, 'json');
+      return send(reply, request, new OAuthError('method_not_allowed', 405, 'Method not allowed'), issuer, pageContext, 'json');
     }
     const err = new PageError('not_found', 404, 'No such resource');
-    return send(reply, request, err, issuer, request.method === 'GET' && acceptsHtml(request) ? 'page' : 'json');
+    return send(reply, request, err, issuer, pageContext, request.method === 'GET' && acceptsHtml(request) ? 'page' : 'json');
   });
 }
 
@@ -68,16 +73,16 @@ function logOutcome(request: FastifyRequest, err: GatewayError, raw: Error): voi
   }
 }
 
-function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, issuer: string, forced?: ErrorStyle) {
+function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, issuer: string, pageContext: PageContextOf, forced?: ErrorStyle) {
   const style = forced ?? request.routeOptions.config.errorStyle ?? 'json';
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   reply.header('cache-control', 'no-store');
   switch (style) {
     case 'authorize':
       if (err instanceof OAuthError && request.redirectTarget) return redirectError(reply, request.redirectTarget, err, issuer);
-      return sendPage(reply, err);
+      return sendPage(reply, err, pageContext(request));
     case 'page':
-      return sendPage(reply, err);
+      return sendPage(reply, err, pageContext(request));
     case 'token':
       // A 401 carries a challenge (RFC 9110 section 15.5.2); Basic is the one header scheme /token takes.
       if (err.code === 'invalid_client') reply.header('www-authenticate', 'Basic realm="token"');
@@ -93,8 +98,8 @@ function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, i
   }
 }
 
-function sendPage(reply: FastifyReply, err: GatewayError) {
-  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code));
+function sendPage(reply: FastifyReply, err: GatewayError, context: PageContext) {
+  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code, context));
 }
 
 /** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */

@@ -1,5 +1,5 @@
 import type { Language } from './language.js';
-import { escapeHtml, PAGE_STYLE } from './page.js';
+import { escapeHtml, FAVICON_LINK, PAGE_STYLE, pageHeader, type PageContext } from './page.js';
 
 // The where-are-you-from page: a search form (GET, so it works without
 // script and with the back button) and the matching schools as a list of
@@ -18,6 +18,8 @@ export interface PickerView {
   /** More schools matched than are shown. */
   readonly truncated: boolean;
   readonly language: Language;
+  /** The service's name and the product being logged in to. */
+  readonly context: PageContext;
 }
 
 const TEXT = {
@@ -54,12 +56,13 @@ export function renderPicker(view: PickerView): string {
   return `<!doctype html>
 <html lang="${view.language}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${t.title}</title><style>${PAGE_STYLE}
+<title>${t.title} - ${escapeHtml(view.context.service[view.language])}</title>${FAVICON_LINK}<style>${PAGE_STYLE}
 .brin{color:#555}ul.schools{list-style:none;padding:0}ul.schools li{margin:.4rem 0}
 ul.schools a{display:block;padding:.6rem .8rem;border:1px solid #888;border-radius:.3rem;color:#00457c;text-decoration:none}
 ul.schools a:focus,ul.schools a:hover{outline:3px solid #00457c;background:#eef4fa}
 input,button{font:inherit;padding:.4rem .6rem}label{display:block;font-weight:600;margin-bottom:.3rem}</style></head>
 <body>
+${pageHeader(view.context, view.language)}
 <main>
 <h1>${t.title}</h1>
 <p>${t.intro}</p>

@@ -44,8 +44,8 @@ export function registerSchoolAssertion(app: FastifyInstance, deps: AssertionRou
     const arrival: Arrival = { pupil: verified.pupil, authTime: verified.iat, session: { open: true, userAgent: request.headers['user-agent'] } };
     const target = verified.claims.target;
     const done = target === undefined
-      ? await answerLogin(deps, verified, arrival, readCookie(request, cookies.login))
-      : await launch(deps, verified, arrival, target);
+      ? await answerLogin(deps, request, verified, arrival, readCookie(request, cookies.login))
+      : await launch(deps, request, verified, arrival, target);
     request.outcome = done.outcome;
     // Only once everything is written: a failed login hands out no session cookie.
     setCookie(reply, cookies.session, done.session!, deps.limits.sessionMaxSeconds);
@@ -67,10 +67,11 @@ function refuseReplay(fresh: boolean): void {
   if (!fresh) throw new PageError('assertion_replayed', 400, 'The assertion was already used');
 }
 
-async function answerLogin(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival, loginCookie: string | undefined): Promise<Finished> {
+async function answerLogin(deps: AssertionRouteDeps, request: FastifyRequest, verified: VerifiedAssertion, arrival: Arrival, loginCookie: string | undefined): Promise<Finished> {
   // The replay claim and the take of the pending login share one round trip. A replayed
   // assertion is refused as such: the pending login it names was taken by its first use.
   const [fresh, pending] = await Promise.all([claimAssertion(deps, verified), takeAtSchool(deps.kv, verified.claims.nonce!)]);
+  request.product = pending?.authz.clientId;
   refuseReplay(fresh);
   const login = checkAnsweredBySchool(deps.registry(), checkPendingLogin(pending, deps.clock.now(), loginCookie), verified);
   return completeLogin(deps, arrival, login.authz);
@@ -85,7 +86,8 @@ function checkAnsweredBySchool(registry: Registry, login: PendingLogin, { school
   return login;
 }
 
-async function launch(deps: AssertionRouteDeps, verified: VerifiedAssertion, arrival: Arrival, target: string): Promise<Finished> {
+async function launch(deps: AssertionRouteDeps, request: FastifyRequest, verified: VerifiedAssertion, arrival: Arrival, target: string): Promise<Finished> {
+  request.product = target;
   refuseReplay(await claimAssertion(deps, verified));
   return launchProduct(deps, arrival, target);
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PageError } from '../errors.js';
-import { isWaitingForPicker, takeFromPicker } from '../login/pending.js';
+import { takeFromPicker, waitingForPicker } from '../login/pending.js';
 import { PICKER_PATH, sendToSchool, type StartDeps } from '../login/start.js';
 import { collectParams, single } from '../http/params.js';
 import { preferredLanguage } from '../pages/language.js';
+import { pageContextFor, type ServiceName } from '../pages/page.js';
 import { renderPicker, type PickerSchool } from '../pages/picker-page.js';
 import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import type { Kv } from '../store/kv.js';
@@ -25,6 +26,7 @@ const REMEMBER_SCHOOL_S = 180 * 24 * 3600;
 export interface PickerDeps extends StartDeps {
   readonly kv: Pick<Kv, 'get' | 'set' | 'take'>;
   readonly registry: () => Registry;
+  readonly service: ServiceName;
 }
 
 export function registerPicker(app: FastifyInstance, deps: PickerDeps): void {
@@ -38,18 +40,22 @@ export function registerPicker(app: FastifyInstance, deps: PickerDeps): void {
       const school = deps.registry().schools.get(schoolId);
       if (!school) throw new PageError('school_required', 400, 'Unknown school');
       const picking = await takeFromPicker(deps.kv, handle, readCookie(request, cookies.login));
+      request.product = picking.authz.clientId;
       setCookie(reply, cookies.school, school.id, REMEMBER_SCHOOL_S);
       request.outcome = { school: school.id, picked: true };
       return reply.code(303).header('location', await sendToSchool(deps, school, picking)).send();
     }
-    if (!(await isWaitingForPicker(deps.kv, handle))) throw expired();
-    return sendPicker(request, reply, deps.registry(), handle, (single(params, 'q') ?? '').slice(0, MAX_QUERY).trim());
+    const waiting = await waitingForPicker(deps.kv, handle);
+    if (!waiting) throw expired();
+    request.product = waiting.authz.clientId;
+    return sendPicker(request, reply, deps, handle, (single(params, 'q') ?? '').slice(0, MAX_QUERY).trim());
   });
 }
 
 const expired = () => new PageError('login_expired', 400, 'No pending login for this page');
 
-function sendPicker(request: FastifyRequest, reply: FastifyReply, registry: Registry, login: string, query: string) {
+function sendPicker(request: FastifyRequest, reply: FastifyReply, deps: PickerDeps, login: string, query: string) {
+  const registry = deps.registry();
   const all = [...registry.schools.values()];
   // Few schools (a small deployment, the demo): list them all. Otherwise the pupil searches first.
   const matches = query === '' ? (all.length <= MAX_SHOWN ? all : []) : all.filter(matcher(query));
@@ -57,7 +63,8 @@ function sendPicker(request: FastifyRequest, reply: FastifyReply, registry: Regi
     .map((s) => ({ id: s.id, name: s.name }))
     .sort((a, b) => a.name.localeCompare(b.name, 'nl'))
     .slice(0, MAX_SHOWN);
-  const html = renderPicker({ login, query, schools, truncated: matches.length > MAX_SHOWN, language: preferredLanguage(request) });
+  const context = pageContextFor(deps.service, registry, request.product);
+  const html = renderPicker({ login, query, schools, truncated: matches.length > MAX_SHOWN, language: preferredLanguage(request), context });
   return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { renderConfirmPage } from '../pages/confirm-page.js';
-import { renderPage } from '../pages/page.js';
+import { renderPage, type ServiceName } from '../pages/page.js';
 import { CONFIRM_LOGOUT, LOGGED_OUT } from '../pages/messages.js';
 import { clearCookie, gatewayCookies, readCookie } from './cookies.js';
 import type { Kv } from '../store/kv.js';
@@ -24,10 +24,10 @@ function fromOwnPage(request: FastifyRequest, origin: string): boolean {
   return sentOrigin === undefined || sentOrigin === origin;
 }
 
-export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: string; readonly kv: Pick<Kv, 'del'> }): void {
+export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: string; readonly kv: Pick<Kv, 'del'>; readonly service: ServiceName }): void {
   const cookies = gatewayCookies(ctx.issuer);
   const origin = new URL(ctx.issuer).origin;
-  const confirmation = renderConfirmPage(CONFIRM_LOGOUT, `${ctx.issuer}${PATH}`);
+  const confirmation = renderConfirmPage(CONFIRM_LOGOUT, `${ctx.issuer}${PATH}`, { service: ctx.service });
   const html = 'text/html; charset=utf-8';
 
   app.get(PATH, { config: { errorStyle: 'page' } }, async (_request, reply) =>
@@ -42,6 +42,6 @@ export function registerLogout(app: FastifyInstance, ctx: { readonly issuer: str
     await endSession(ctx.kv, readCookie(request, cookies.session));
     clearCookie(reply, cookies.session);
     request.outcome = { loggedOut: true };
-    return reply.send(renderPage(LOGGED_OUT));
+    return reply.send(renderPage(LOGGED_OUT, undefined, { service: ctx.service }));
   });
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
@@ -12,12 +13,14 @@ const START_LIMIT_MS = 60_000;
 // npm start's entry point, as an operator runs it: embedded defaults, keys
 // created in DATA_DIR once, an invalid seed or config refused with every problem.
 
-interface Run { code: number | null; out: string }
+interface Run { code: number | null; out: string; err: string }
 
 function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       // One SIGTERM: a second one makes close-with-grace exit at once, with code 1.
@@ -29,7 +32,7 @@ function runMain(env: Record<string, string>, stopWhen?: RegExp): Promise<Run> {
     const timer = setTimeout(() => child.kill('SIGKILL'), START_LIMIT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, out });
+      resolve({ code, out, err });
     });
   });
 }
@@ -42,6 +45,8 @@ describe('start-up', () => {
     const first = await runMain(env, /"msg":"gateway ready"/);
     expect(first.out).toContain('"msg":"gateway ready"');
     expect(first.out).toContain('"msg":"shutting down"');
+    // No registrations: the start says so, and how to add them.
+    expect(first.out).toMatch(/"level":40,[^\n]*nobody can log in yet: add registrations with SEED_FILE/);
     expect(first.code).toBe(0);
     const files = (await readdir(env.DATA_DIR)).sort();
     // The embedded database (PGlite) lives beside the keys.
@@ -55,24 +60,41 @@ describe('start-up', () => {
     expect((await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8').match(jwksKid)?.[1]).toBe(before.match(jwksKid)?.[1]);
   }, 2 * START_LIMIT_MS + 10_000);
 
-  it('refuses an invalid seed file at start, listing every problem', async () => {
+  it('refuses an invalid seed file at start, listing every problem as plain lines, format and references together', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-seed-'));
     await writeFile(join(dir, 'seed.json'), JSON.stringify({
       schools: [{ id: 'bad', name: 'x', issuer: 'http://idp.example', loginUrl: 'https://idp.example/login', jwks: { keys: [] } }],
       suppliers: [{ id: 'Bad Supplier', name: 'x' }],
+      licences: [{ school: 'bad', client: 'ghost', claims: [] }],
     }));
     const run = await runMain({ DATA_DIR: join(dir, 'data'), SEED_FILE: join(dir, 'seed.json'), PORT: String(await freePort()) });
     expect(run.code).toBe(1);
-    expect(run.out).toContain('invalid seed file');
-    for (const field of ['schools.0.id', 'schools.0.issuer', 'suppliers.0.id']) expect(run.out).toContain(field);
+    // Printed as the configuration's problems are: a heading, then one problem a line; not a JSON log line.
+    expect(run.err).toMatch(/^invalid seed file:\n( {2}- [^\n]+\n)+$/);
+    for (const problem of ['schools.0.id', 'schools.0.issuer', 'suppliers.0.id', 'licences.0.client: unknown client "ghost"']) expect(run.err).toContain(problem);
     expect(run.out).not.toContain('gateway ready');
+  }, START_LIMIT_MS + 10_000);
+
+  it('names the taken port, and the variable that moves it, in one line', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'pgw-port-'));
+      const run = await runMain({ ...EMBEDDED_ENV, DATA_DIR: join(dir, 'data'), PORT: String(port) });
+      expect(run.code).toBe(1);
+      expect(run.err).toBe(`gateway: cannot listen on 127.0.0.1:${port}: the port is already in use (another process listens there); set PORT to a free port\n`);
+    } finally {
+      taken.close();
+    }
   }, START_LIMIT_MS + 10_000);
 
   it('refuses an invalid configuration, listing every problem, before touching DATA_DIR', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgw-cfg-'));
     const run = await runMain({ DATA_DIR: join(dir, 'data'), PORT: 'eighty', NODE_ENV: 'production', ISSUER: 'http://gw.example' });
     expect(run.code).toBe(1);
-    for (const name of ['PORT', 'ISSUER', 'PSEUDONYM_MASTER_KEY']) expect(run.out).toContain(name);
+    expect(run.err).toMatch(/^invalid configuration:\n( {2}- [^\n]+\n)+$/);
+    for (const name of ['PORT', 'ISSUER', 'PSEUDONYM_MASTER_KEY']) expect(run.err).toContain(name);
     await expect(readdir(join(dir, 'data'))).rejects.toThrow(/ENOENT/);
   }, START_LIMIT_MS + 10_000);
 });

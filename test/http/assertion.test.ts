@@ -698,8 +698,13 @@ describe('licence check after a valid assertion (docs/privacy.md)', () => {
     const step = await begin(world.klimop, reken);
     const before = codeKeys();
     const token = await world.klimop.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url, now: clock.now() });
-    expect(await pageOf(await postAssertion(step, token))).toEqual(refusedPage('no_licence', 403));
+    const refused = await postAssertion(step, token);
+    const html = await refused.clone().text();
+    expect(await pageOf(refused)).toEqual(refusedPage('no_licence', 403));
     expect(codeKeys()).toEqual(before);
+    // The page names what the pupil was logging in to, and whose it is, in both languages.
+    expect(html).toContain('Je logt in bij <strong class="product-name">Rekenapp</strong> van Uitgever A.');
+    expect(html).toContain('You are logging in to <strong class="product-name">Rekenapp</strong> by Uitgever A.');
   });
 });
 

@@ -57,6 +57,38 @@ describe('the picker page', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('names the service, the product being logged in to and its publisher, in the page\'s language', async () => {
+    const jar = new CookieJar();
+    const { picker } = await toPicker(jar);
+    const nl = (await page(jar, picker)).html;
+    expect(nl).toContain('<p class="service-name">Inlogdienst</p>');
+    expect(nl).toContain('Je logt in bij <strong class="product-name">Rekenapp</strong> van Uitgever A.');
+    const en = (await page(jar, picker, { 'accept-language': 'en' })).html;
+    expect(en).toContain('<p class="service-name">Login service</p>');
+    expect(en).toContain('You are logging in to <strong class="product-name">Rekenapp</strong> by Uitgever A.');
+    // The icon the page names is there (no 404 in the browser's console).
+    expect(nl).toContain('<link rel="icon" href="/favicon.svg"');
+    for (const icon of ['/favicon.svg', '/favicon.ico']) {
+      const res = await fetch(`${gateway.url}${icon}`);
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    }
+  });
+
+  it('takes the service\'s name from SERVICE_NAME, on the picker and the logout page', async () => {
+    const named = await startGateway({ seed: world.seed, env: { SERVICE_NAME: 'Schoolpoort Noord' } });
+    try {
+      const other = await TestPublisher.create(named.url, 'rekenapp', REKEN_CB, { key: world.rekenKey });
+      const jar = new CookieJar();
+      const res = await jar.get((await other.startLogin()).url);
+      const { html } = await page(jar, res.headers.get('location')!);
+      expect(html).toContain('<p class="service-name">Schoolpoort Noord</p>');
+      expect(html).toContain('<title>Kies je school - Schoolpoort Noord</title>');
+      expect(await (await fetch(`${named.url}/logout`)).text()).toContain('<p class="service-name">Schoolpoort Noord</p>');
+    } finally {
+      await named.close();
+    }
+  });
+
   it.each([
     ['en-GB,en;q=0.9,nl;q=0.5', 'en', 'Choose your school'],
     ['en', 'en', 'Choose your school'],

@@ -41,6 +41,17 @@ describe('seed file', () => {
     }
   });
 
+  it('lists reference problems together with format problems, read from whatever parsed', async () => {
+    const world = await makeWorld();
+    const seed = structuredClone(world.seed) as { schools: Record<string, unknown>[]; licences: Record<string, unknown>[] };
+    seed.schools[0]!.loginUrl = 'not a url';
+    seed.licences.push({ school: '99ZZ', client: 'ghost', claims: [] }, 'not a licence' as never);
+    const text = problemsOf(seed).join('\n');
+    expect(text).toContain('schools.0.loginUrl');
+    expect(text).toContain('unknown school "99ZZ"');
+    expect(text).toContain('unknown client "ghost"');
+  });
+
   it('lists cross-reference problems: unknown supplier, school, client, claims outside the ceiling, duplicates, weak RSA keys', async () => {
     const world = await makeWorld();
     const seed = structuredClone(world.seed) as { schools: object[]; suppliers: object[]; clients: Record<string, unknown>[]; licences: Record<string, unknown>[] };
