@@ -9,6 +9,7 @@ import type { Kv } from '../../src/store/kv.js';
 import { pageOf, refusedPage } from '../helpers/assertion-tests-util.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { LEES_CB, makeWorld, REKEN_CB, REKEN_LAUNCH, type World } from '../helpers/fixture.js';
+import { fullLogin } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { JwksServer } from '../helpers/jwks-server.js';
 import { TestPublisher } from '../helpers/publisher.js';
@@ -21,7 +22,7 @@ import { TestPublisher } from '../helpers/publisher.js';
 
 const HUB = 'https://hub.entree.example/idp';
 /** Two schools behind one federation hub; one more behind its own ADFS. */
-const HUB_SCHOOLS = { '56EF': 'Het Lyceum', '78GH': 'De Brede School' };
+const HUB_SCHOOLS = { '56EF': 'Het Lyceum', '78GH': 'De Brede School', '34KL': 'Het College' };
 const ADFS = 'https://adfs.school.example/adfs/services/trust';
 
 export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => Promise<void> }>) {
@@ -54,7 +55,7 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
       ...world.seed,
       schools: [
         ...world.seed.schools,
-        ...Object.entries(HUB_SCHOOLS).map(([id, name]) => saml(id, name, { metadataUrl: `http://127.0.0.1:${port}/hub/metadata`, entityId: HUB }, id === '78GH' ? { allowLaunch: true } : {})),
+        ...Object.entries(HUB_SCHOOLS).map(([id, name]) => saml(id, name, { metadataUrl: `http://127.0.0.1:${port}/hub/metadata`, entityId: HUB }, { ...(id === '78GH' ? { allowLaunch: true } : {}), ...(id === '34KL' ? { roster: 'required' } : {}) })),
         saml('90JK', 'School met eigen ADFS', { metadataXml: adfs.metadataXml(), entityId: ADFS }),
       ],
       licences: [
@@ -161,6 +162,33 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
       expect(claims.school).toBe('90JK');
     });
 
+    it('gives the pupil key the same pseudonym whether the school signs the gateway\'s assertion or logs in over SAML', async () => {
+      const masterKey = randomBytes(32);
+      const store = await makeKv();
+      const asAssertion = await startGateway({ seed: world.seed, kv: store.kv, masterKey, env: { DATA_DIR: dataDir } });
+      const bySaml = await startGateway({
+        seed: { ...world.seed, schools: world.seed.schools.map((s) => ((s as { id: string }).id === '12AB' ? { id: '12AB', name: 'De Regenboog', roster: 'none', login: { kind: 'saml', metadataXml: hub.metadataXml(), entityId: HUB } } : s)) },
+        kv: (await makeKv()).kv, masterKey, env: { DATA_DIR: dataDir },
+      });
+      try {
+        const viaAssertion = await fullLogin(asAssertion, world.regenboog, await TestPublisher.create(asAssertion.url, 'leesapp', LEES_CB, { key: world.leesKey }), { sub: 'leerling-4711' });
+        const publisher = await TestPublisher.create(bySaml.url, 'leesapp', LEES_CB, { key: world.leesKey });
+        const browser = new CookieJar();
+        const started = await publisher.startLogin({ school_hint: '12AB' });
+        const request = readAuthnRequest((await browser.get(started.url)).headers.get('location')!);
+        const res = await browser.post(`${bySaml.url}/saml/acs`, {
+          SAMLResponse: await hub.response(pupil({ uid: 'leerling-4711', brin: '12AB' }), { inResponseTo: request.id, acs: `${bySaml.url}/saml/acs`, audience: `${bySaml.url}/saml/metadata` }),
+        });
+        expect(res.status).toBe(303);
+        const viaSaml = (await publisher.finishLogin(new URL(res.headers.get('location')!), started)).claims()!;
+        expect(viaSaml.sub).toBe(viaAssertion.claims.sub);
+      } finally {
+        await asAssertion.close();
+        await bySaml.close();
+        await store.cleanup();
+      }
+    });
+
     it('accepts a signed response around a signed assertion', async () => {
       const { claims } = await login(reken, '56EF', pupil(), { signResponse: true });
       expect(claims.school).toBe('56EF');
@@ -239,6 +267,8 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
     it('an assertion not valid yet', () => refused(async (r) => hub.response(pupil(), options(r, { notBeforeS: 120, notOnOrAfterS: 600 })), 'upstream_invalid', 'saml_time'));
 
     it('a BRIN the identity provider may not assert', () => refused(async (r) => hub.response(pupil({ brin: '90JK' }), options(r)), 'wrong_tenant', 'saml_brin_not_allowed', 403));
+
+    it('a person not on the roster the school requires', () => refused(async (r) => hub.response(pupil({ brin: '34KL' }), options(r)), 'not_on_roster', undefined, 403));
 
     it('a NameID that is not the uid', () => refused(async (r) => hub.response(pupil(), options(r, { nameId: 'someone-else' })), 'upstream_invalid', 'saml_nameid_uid_mismatch'));
 
