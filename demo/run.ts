@@ -8,6 +8,7 @@ process.stdout.write(`
 
   gateway (OpenID provider)   ${demo.urls.gateway}
   demo school logins          ${demo.urls.school}/regenboog/login, ${demo.urls.school}/kompas/login
+  demo SAML school (IdP)      ${demo.urls.school}/saml/metadata (Het Vuurtoren College)
   publisher Rekenmeester      ${demo.urls.rekenmeester}
   publisher Taalkanjer        ${demo.urls.taalkanjer}
 

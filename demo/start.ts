@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { homeApp } from './home.js';
 import { loadOrCreateDemoKeys } from './keys.js';
 import { publisherApp, type Received } from './publisher.js';
+import { registerSamlSchool } from './saml-school.js';
 import { schoolIdp } from './school-idp.js';
 import { demoSeed, PUBLISHERS, type DemoUrls } from './world.js';
 
@@ -49,8 +50,10 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
 
   const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, options.gatewayEnv ?? {});
   const received: Received = new Map();
+  const schools = schoolIdp(urls, keys);
+  registerSamlSchool(schools, urls);
   const apps: [FastifyInstance, number][] = [
-    [schoolIdp(urls, keys), ports.school],
+    [schools, ports.school],
     ...PUBLISHERS.map((p): [FastifyInstance, number] => [publisherApp(p, urls, keys, received), ports[p.clientId]]),
     [homeApp(urls, received), ports.home],
   ];
