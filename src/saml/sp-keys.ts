@@ -1,9 +1,9 @@
 import { generateKeyPairSync, createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { systemClock, type Clock } from '../clock.js';
-import { keyStates, type KeyState } from '../crypto/signing-key-file.js';
+import { keyStates, writeFileAtomically, type KeyState } from '../crypto/signing-key-file.js';
 
 // DATA_DIR/saml-sp-keys.json: the gateway's SAML service-provider keys (RSA
 // 2048 with a self-signed certificate, as SAML metadata carries keys), each
@@ -64,18 +64,9 @@ async function readSpKeys(dataDir: string): Promise<SpKey[] | undefined> {
   return keys;
 }
 
-/** Replace the file in one step (a sibling, then rename or, on first start, link so one process wins). */
-export async function writeSpKeys(dataDir: string, keys: readonly SpKey[], options: { create?: boolean } = {}): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const temp = `${filePath(dataDir)}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, JSON.stringify({ keys }), { mode: 0o600, flag: 'wx' });
-  try {
-    if (options.create) await link(temp, filePath(dataDir));
-    else await rename(temp, filePath(dataDir));
-  } finally {
-    if (options.create) await unlink(temp);
-  }
-}
+/** Replace the file in one step (src/crypto/signing-key-file.ts: a reader sees the old keys or the new ones). */
+export const writeSpKeys = (dataDir: string, keys: readonly SpKey[], options: { create?: boolean } = {}): Promise<void> =>
+  writeFileAtomically(dataDir, SP_KEYS_FILE, { keys }, options);
 
 /** Add the next key, published at once and used from `activatesAt` (the `keys saml-rotate` procedure in docs/saml.md). */
 export async function rotateSpKeys(dataDir: string, activatesAt: number): Promise<SpKey> {
