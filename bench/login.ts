@@ -9,7 +9,7 @@
 // peak is measured in rounds, the servers in turn, and each side's median
 // round gives the per-core ratio, so a drift in the machine's speed during
 // the run touches every side alike.
-//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)
+//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)   BENCH_PUPILS=500
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
 import { availableParallelism } from 'node:os';
@@ -28,7 +28,9 @@ import { check, measureAtRate, measurePeak, type AtRate, type Peak } from './lib
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const CONCURRENCY = 16;
-const PUPILS = 500;
+const WARM_UP_CONCURRENCY = 4;
+// BENCH_PUPILS: fewer pupils make the cold warm-up (one scrypt each) shorter on a busy machine; warm logins cost the same.
+const PUPILS = Number(process.env.BENCH_PUPILS ?? 500);
 const COLD_LOGINS = 20;
 // Further clients of the same supplier and licence: a login at one of them is a new ledger row for a warm pupil.
 const LEDGER_CLIENTS = 24;
@@ -54,8 +56,9 @@ async function warmUp(gw: Gateway) {
   const coldPupil = makeGatewayLogin(gw.world, () => `cold-${process.pid}-${Date.now()}-${cold++}`);
   const coldRun = check('cold', await runLoad(() => coldPupil.login().then(() => undefined), { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
   await coldPupil.close();
-  check('warm-up', await runLoad(gw.login, { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS }));
-  check('SAML warm-up', await runLoad(gw.samlLogin, { concurrency: CONCURRENCY, durationMs: 300_000, maxRequests: SAML_PUPILS }));
+  // Cold logins queue for scrypt (one core): a few at a time, so none waits past the client's 10 s on a busy machine.
+  check('warm-up', await runLoad(gw.login, { concurrency: WARM_UP_CONCURRENCY, durationMs: 600_000, maxRequests: PUPILS }));
+  check('SAML warm-up', await runLoad(gw.samlLogin, { concurrency: WARM_UP_CONCURRENCY, durationMs: 600_000, maxRequests: SAML_PUPILS }));
   const warmSeq = check('warm sequential', await runLoad(gw.login, { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
   return { coldRun, warmSeq };
 }

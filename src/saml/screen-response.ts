@@ -17,6 +17,8 @@ export interface ScreenedResponse {
   readonly inResponseTo?: string;
   readonly destination?: string;
   readonly issuer?: string;
+  /** The assertion is an EncryptedAssertion (the SP keys are tried in turn to decrypt it). */
+  readonly encrypted: boolean;
 }
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
@@ -32,6 +34,7 @@ export function screenResponse(base64: string | undefined): ScreenedResponse {
   if (Buffer.byteLength(xml) > MAX_RESPONSE_BYTES) throw invalid('saml_response_too_large');
   let root: { uri: string; local: string; inResponseTo?: string; destination?: string } | undefined;
   let assertions = 0;
+  let encrypted = false;
   let status: string | undefined;
   let inIssuer = false;
   let issuer = '';
@@ -45,7 +48,10 @@ export function screenResponse(base64: string | undefined): ScreenedResponse {
           if (inResponseTo !== undefined) root.inResponseTo = inResponseTo;
           if (destination !== undefined) root.destination = destination;
         }
-        if (depth === 1 && tag.uri === SAML_ASSERTION && (tag.local === 'Assertion' || tag.local === 'EncryptedAssertion')) assertions++;
+        if (depth === 1 && tag.uri === SAML_ASSERTION && (tag.local === 'Assertion' || tag.local === 'EncryptedAssertion')) {
+          assertions++;
+          encrypted = tag.local === 'EncryptedAssertion';
+        }
         if (depth === 1 && tag.uri === SAML_ASSERTION && tag.local === 'Issuer') inIssuer = true;
         if (depth === 2 && tag.uri === SAML_PROTOCOL && tag.local === 'StatusCode') status ??= plainAttribute(tag, 'Value');
       },
@@ -70,6 +76,7 @@ export function screenResponse(base64: string | undefined): ScreenedResponse {
   return {
     xml,
     base64: compact,
+    encrypted,
     ...(root.inResponseTo === undefined ? {} : { inResponseTo: root.inResponseTo }),
     ...(root.destination === undefined ? {} : { destination: root.destination }),
     ...(issuer ? { issuer: issuer.trim() } : {}),

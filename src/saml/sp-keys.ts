@@ -76,6 +76,14 @@ export async function rotateSpKeys(dataDir: string, activatesAt: number): Promis
   return key;
 }
 
+/** Remove the keys that stopped being current; IdPs may keep encrypting to them until they refresh the SP metadata, so wait for that first. */
+export async function retireSpKeys(dataDir: string, now: number): Promise<string[]> {
+  const keys = (await readSpKeys(dataDir)) ?? [];
+  const previous = new Set(keyStates(keys.map((k) => ({ ...k, kty: 'RSA' })), now).filter((k) => k.state === 'previous').map((k) => k.key.kid));
+  if (previous.size) await writeSpKeys(dataDir, keys.filter((k) => !previous.has(k.kid)));
+  return [...previous];
+}
+
 /**
  * The key file of DATA_DIR, created with one current key on first use, and
  * re-read when its stat changes (checked at most every `reloadMs`), so a

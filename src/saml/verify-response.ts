@@ -58,25 +58,29 @@ export async function verifyResponse(screened: ScreenedResponse, deps: VerifyDep
   };
 }
 
-/** Decrypt with the current SP key first, then with each other published key (an identity provider may still hold older metadata). */
+/**
+ * An encrypted assertion is decrypted with the current SP key first, then with
+ * each other published key (an identity provider may still hold older
+ * metadata, or already the next key). The first key's refusal is the answer
+ * when none succeeds. A plain assertion needs one pass.
+ */
 async function validateWithKeys(screened: ScreenedResponse, deps: VerifyDeps): Promise<Profile> {
-  let lastError: unknown;
-  for (const { key } of deps.keys.all) {
+  const keys = screened.encrypted ? deps.keys.all : deps.keys.all.slice(0, 1);
+  let firstError: unknown;
+  for (const { key } of keys) {
     const sp = serviceProvider({
       issuer: deps.issuer, idp: deps.idp, privateKey: key.privateKey,
       ...(deps.request ? { requestId: deps.request.id, requestCreatedAt: deps.request.createdAt } : {}),
     });
     try {
       const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: screened.base64 });
-      if (!profile) throw new Error('no assertion');
-      return profile;
+      if (profile) return profile;
+      firstError ??= new Error('no assertion');
     } catch (err) {
-      lastError = err;
-      // Only a decryption failure is worth another key; anything else is the answer.
-      if (!/decrypt|EncryptedAssertion/i.test(err instanceof Error ? err.message : '')) break;
+      firstError ??= err;
     }
   }
-  throw invalid(reasonOf(lastError));
+  throw invalid(reasonOf(firstError));
 }
 
 /** A short, stable reason for the log: never the library's message, which may quote the response. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuthnRequest, SamlIdp, samlId, type ResponseOptions, type SamlPerson } from '../../demo/saml-idp.js';
-import { newSpKey } from '../../src/saml/sp-keys.js';
+import { newSpKey, rotateSpKeys } from '../../src/saml/sp-keys.js';
 import type { Kv } from '../../src/store/kv.js';
 import { pageOf, refusedPage } from '../helpers/assertion-tests-util.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
@@ -46,6 +46,7 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
     const port = server.port;
     hub = new SamlIdp(HUB, `http://127.0.0.1:${port}/hub/sso`);
     adfs = new SamlIdp(ADFS, `http://127.0.0.1:${port}/adfs/sso`);
+    server.route('/broken/metadata', (_req, res) => res.writeHead(500).end());
     server.route('/hub/metadata', (_req, res) => res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(hub.metadataXml()));
     const store = await makeKv();
     cleanup = store.cleanup;
@@ -57,6 +58,7 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
         ...world.seed.schools,
         ...Object.entries(HUB_SCHOOLS).map(([id, name]) => saml(id, name, { metadataUrl: `http://127.0.0.1:${port}/hub/metadata`, entityId: HUB }, { ...(id === '78GH' ? { allowLaunch: true } : {}), ...(id === '34KL' ? { roster: 'required' } : {}) })),
         saml('90JK', 'School met eigen ADFS', { metadataXml: adfs.metadataXml(), entityId: ADFS }),
+        saml('12XY', 'School met een kapotte IdP', { metadataUrl: `http://127.0.0.1:${port}/broken/metadata`, entityId: 'https://broken.example/idp' }),
       ],
       licences: [
         ...world.seed.licences,
@@ -66,7 +68,7 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
         ]),
       ],
     };
-    gateway = await startGateway({ seed, kv: store.kv, env: { DATA_DIR: dataDir } });
+    gateway = await startGateway({ seed, kv: store.kv, env: { DATA_DIR: dataDir, SIGNING_KEYS_RELOAD_S: '1' } });
     reken = await TestPublisher.create(gateway.url, 'rekenapp', REKEN_CB, { key: world.rekenKey });
     lees = await TestPublisher.create(gateway.url, 'leesapp', LEES_CB, { key: world.leesKey });
   });
@@ -130,6 +132,24 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
       expect(request.issuer).toBe(spEntity());
       expect(request.id).toMatch(/^_[A-Za-z0-9_-]{43}$/);
       expect(gateway.kv).toBeDefined();
+    });
+  });
+
+  describe('identity provider metadata', () => {
+    it('fetches the hub\'s metadata once and keeps it for the next logins', async () => {
+      const before = server.count('/hub/metadata');
+      await toIdp(reken, '56EF');
+      await toIdp(reken, '78GH');
+      expect(server.count('/hub/metadata')).toBe(before);
+      expect(before).toBe(1);
+    });
+
+    it('answers upstream_unavailable (503, Retry-After) when the metadata cannot be fetched, before anything is parked', async () => {
+      const browser = new CookieJar();
+      const started = await reken.startLogin({ school_hint: '12XY' });
+      const res = await browser.get(started.url);
+      expect(await pageOf(res)).toEqual(refusedPage('upstream_unavailable', 503));
+      expect(res.headers.get('retry-after')).toBeTruthy();
     });
   });
 
@@ -202,11 +222,25 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
     });
   });
 
-  async function spCertificate(): Promise<string> {
+  async function spCertificates(): Promise<string[]> {
     const xml = await (await fetch(spEntity())).text();
-    const body = /use="encryption">.*?<ds:X509Certificate>([^<]+)</.exec(xml)![1]!;
-    return `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+    return [...xml.matchAll(/use="encryption">.*?<ds:X509Certificate>([^<]+)</g)].map(([, body]) =>
+      `-----BEGIN CERTIFICATE-----\n${body!.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
   }
+  const spCertificate = async () => (await spCertificates())[0]!;
+
+  describe('SP key rotation', () => {
+    it('publishes the next key beside the current one, and an assertion encrypted to the next key still decrypts', async () => {
+      const next = await rotateSpKeys(dataDir, Date.now() + 3_600_000);
+      // The gateway re-reads the key file when it changed (SIGNING_KEYS_RELOAD_S is 1 s here).
+      await expect.poll(async () => (await spCertificates()).length, { timeout: 5000, interval: 300 }).toBe(2);
+      const [current, published] = await spCertificates();
+      expect(published!.replace(/\s+/g, '')).toBe(next.cert.replace(/\s+/g, ''));
+      expect(current).not.toBe(published);
+      const { claims } = await login(reken, '56EF', pupil(), { encryptTo: next.cert });
+      expect(claims.school).toBe('56EF');
+    });
+  });
 
   describe('refusals: a page with its code, nothing released', () => {
     /** Start a login, post what `respond` builds, expect the refusal page and no release. */
