@@ -31,8 +31,10 @@ import { verifyResponse, type VerifiedSaml } from './verify-response.js';
 //   complete  completeLogin, or a school-started launch (allowLaunch only)
 // Every failure is a page; nothing goes to the publisher.
 
-// The form carries base64 (4/3 of the XML) and a RelayState; above this, 413 upstream_invalid.
-const BODY_LIMIT = Math.ceil((MAX_RESPONSE_BYTES * 4) / 3) + 4096;
+// The form carries base64 (4/3 of the XML), URL-encoded ('+' and '/' take three characters
+// each: at worst one base64 character in four, so 1.5 times), and a RelayState; above this,
+// 413 upstream_invalid.
+const BODY_LIMIT = Math.ceil(((MAX_RESPONSE_BYTES * 4) / 3) * 1.5) + 4096;
 
 type SamlSchool = School & { login: SamlLogin };
 

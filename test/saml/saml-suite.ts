@@ -209,6 +209,12 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
       }
     });
 
+    it('accepts a response of 60 KiB (the limit is 64 KiB of XML, base64 and URL-encoded in the form)', async () => {
+      // '???' is 'Pz8/' in base64: a '/' in every four characters, '%2F' in the form.
+      const { claims } = await login(reken, '56EF', pupil(), { attributes: { padding: ['???'.repeat(19_000)] } });
+      expect(claims.school).toBe('56EF');
+    });
+
     it('accepts a signed response around a signed assertion', async () => {
       const { claims } = await login(reken, '56EF', pupil(), { signResponse: true });
       expect(claims.school).toBe('56EF');
