@@ -1,4 +1,5 @@
-// npm run bench: the gateway's full login (authorize -> assertion -> token) on
+// npm run bench: the gateway's full login (authorize -> assertion -> token, and
+// the same through a SAML school: authorize -> signed SAML response -> token) on
 // a warm pseudonym cache with Redis, the cold-login cost, and panva's
 // oidc-provider running its own complete code flow on the same machine; and,
 // as the measuring stick for both, the floor (bench/floor/server.ts): the
@@ -10,7 +11,7 @@
 // peak is measured in rounds, the servers in turn, and each side's median
 // round gives the per-core ratio, so a drift in the machine's speed during
 // the run touches every side alike.
-//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)   BENCH_STORM_RATE=20 (warm logins/s in the cold storm)
+//   BENCH_SECONDS=10 (per phase)   BENCH_SOAK_SECONDS=600 (optional RSS soak)   BENCH_PUPILS=500   BENCH_STORM_RATE=20 (warm logins/s in the cold storm)
 //   BENCH_CPU_PROF=dir (optional: the gateway writes a V8 CPU profile there on exit)
 //   REDIS_URL, DATABASE_URL (defaults: the local Redis and PostgreSQL)
 import { availableParallelism } from 'node:os';
@@ -22,7 +23,7 @@ import { makeGatewayLogin } from './gateway-client.js';
 import { startServer, type ServerHandle } from './lib/child.js';
 import type { CpuShares } from './lib/cpu.js';
 import { openFloor } from './lib/floor.js';
-import { buildProduction, openBenchGateway, REDIS_URL, requireRedis } from './lib/gateway.js';
+import { buildProduction, openBenchGateway, REDIS_URL, requireRedis, SAML_PUPILS } from './lib/gateway.js';
 import { runAtRate, runLoad, type LoadResult } from './lib/load.js';
 import { check, measureAtRate, measurePeak, type AtRate, type Peak } from './lib/measure.js';
 import { COLD_IN_FLIGHT, measureColdStorm, type StormRound } from './lib/cold-storm.js';
@@ -31,9 +32,10 @@ import { redisWorkPerLogin, type RedisWork } from './lib/redis-work.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const CONCURRENCY = 16;
-const PUPILS = 500;
-const COLD_LOGINS = 20;
 const WARM_UP_CONCURRENCY = 4;
+// BENCH_PUPILS: fewer pupils make the cold warm-up (one scrypt each) shorter on a busy machine; warm logins cost the same.
+const PUPILS = Number(process.env.BENCH_PUPILS ?? 500);
+const COLD_LOGINS = 20;
 /** Warm logins per second in the cold-storm phase, alone and beside the storm. */
 const STORM_RATE = Number(process.env.BENCH_STORM_RATE ?? 20);
 /** Logins one at a time whose Redis work is counted. */
@@ -62,9 +64,9 @@ async function warmUp(gw: Gateway) {
   const coldPupil = makeGatewayLogin(gw.world, () => `cold-${process.pid}-${Date.now()}-${cold++}`);
   const coldRun = check('cold', await runLoad(() => coldPupil.login().then(() => undefined), { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
   await coldPupil.close();
-  // Few at a time: cold derivations queue behind PSEUDONYM_SCRYPT_CONCURRENCY (one on two cores), and 16
-  // queued on a busy machine can outwait the client's 10 s header timeout.
-  check('warm-up', await runLoad(gw.login, { concurrency: WARM_UP_CONCURRENCY, durationMs: 300_000, maxRequests: PUPILS }));
+  // Cold logins queue for scrypt (one core): a few at a time, so none waits past the client's 10 s on a busy machine.
+  check('warm-up', await runLoad(gw.login, { concurrency: WARM_UP_CONCURRENCY, durationMs: 600_000, maxRequests: PUPILS }));
+  check('SAML warm-up', await runLoad(gw.samlLogin, { concurrency: WARM_UP_CONCURRENCY, durationMs: 600_000, maxRequests: SAML_PUPILS }));
   const warmSeq = check('warm sequential', await runLoad(gw.login, { concurrency: 1, durationMs: 60_000, maxRequests: COLD_LOGINS }));
   return { coldRun, warmSeq };
 }
@@ -118,14 +120,17 @@ async function main() {
     const idleRss = gw.server.rssMb();
     const { coldRun, warmSeq } = await warmUp(gw);
     const gwRounds: Peak[] = [];
+    const samlRounds: Peak[] = [];
     const baseRounds: Peak[] = [];
     const floorRounds: Peak[] = [];
     for (let i = 0; i < PEAK_ROUNDS; i++) {
       gwRounds.push(await measurePeak(gw.server, gw.login, CONCURRENCY, SECONDS));
+      samlRounds.push(await measurePeak(gw.server, gw.samlLogin, CONCURRENCY, SECONDS));
       baseRounds.push(await measurePeak(base.server, base.login, CONCURRENCY, SECONDS));
       floorRounds.push(await measurePeak(floor.server, floor.login, CONCURRENCY, SECONDS));
     }
     const gwPeak = medianPeak(gwRounds);
+    const samlPeak = medianPeak(samlRounds);
     const basePeak = medianPeak(baseRounds);
     const floorPeak = medianPeak(floorRounds);
     const newRows = await measureNewRows(gw);
@@ -147,7 +152,7 @@ async function main() {
     report({
       redisWork, storm,
       cryptoMs, idleRss, gwPeakRss: gw.server.peakRssMb(), basePeakRss: base.server.peakRssMb(), coldRun, warmSeq,
-      gwRounds, baseRounds, floorRounds, gwPeak, basePeak, floorPeak, newRows, halfRounds, baseHalfRounds, floorHalfRounds, half, baseHalf, floorHalf, soak,
+      gwRounds, samlRounds, baseRounds, floorRounds, gwPeak, samlPeak, basePeak, floorPeak, newRows, halfRounds, baseHalfRounds, floorHalfRounds, half, baseHalf, floorHalf, soak,
     });
   } finally {
     await gw.close();
@@ -158,7 +163,7 @@ async function main() {
 
 interface Figures {
   cryptoMs: number; idleRss: number; gwPeakRss: number; basePeakRss: number;
-  coldRun: LoadResult; warmSeq: LoadResult; gwRounds: Peak[]; baseRounds: Peak[]; floorRounds: Peak[]; gwPeak: Peak; basePeak: Peak; floorPeak: Peak;
+  coldRun: LoadResult; warmSeq: LoadResult; gwRounds: Peak[]; samlRounds: Peak[]; baseRounds: Peak[]; floorRounds: Peak[]; gwPeak: Peak; samlPeak: Peak; basePeak: Peak; floorPeak: Peak;
   newRows: LoadResult; halfRounds: AtRate[]; baseHalfRounds: AtRate[]; floorHalfRounds: AtRate[]; half: AtRate; baseHalf: AtRate; floorHalf: AtRate;
   soak: { samples: number[] } | undefined;
   redisWork: { gateway: RedisWork; floor: RedisWork };
@@ -174,6 +179,7 @@ function report(f: Figures): void {
   console.log('The ledger is on in every gateway run: "warm" logins repeat a release already recorded today (no database write); "new ledger row" logins each write one, group-committed, before the code is handed out.');
   console.table([
     row('gateway, warm cache, peak (median round)', f.gwPeak, f.gwPeakRss),
+    row('gateway, SAML school (signed response -> /saml/acs), peak (median round)', f.samlPeak),
     row(`gateway, at half peak (${Math.round(f.gwPeak.rate / 2)}/s, median round)`, f.half),
     row('gateway, every login a new ledger row', f.newRows),
     row('oidc-provider 9, peak (median round)', f.basePeak, f.basePeakRss),
@@ -188,6 +194,10 @@ function report(f: Figures): void {
   const perCoreRatio = (a: Peak) => (a.perCpuSecond / f.basePeak.perCpuSecond).toFixed(2);
   console.log(`ratio gateway / oidc-provider: ${perCoreRatio(f.gwPeak)} per core (medians), ${(f.gwPeak.rate / f.basePeak.rate).toFixed(2)} in logins/s on this 2-core machine (load generator included)`);
   console.log(`floor: ${perCore(f.floorPeak)}; floor / oidc-provider: ${perCoreRatio(f.floorPeak)} per core, the most any implementation of the contract reaches on this machine and stack; the gateway runs at ${(100 * f.gwPeak.perCpuSecond / f.floorPeak.perCpuSecond).toFixed(0)}% of the floor's logins per CPU-second`);
+  const cpuMs = (p: Peak) => (1000 / p.perCpuSecond).toFixed(2);
+  console.log(`SAML login: ${perCore(f.samlPeak)}, ${cpuMs(f.samlPeak)} ms server CPU per login (assertion login ${cpuMs(f.gwPeak)} ms, oidc-provider ${cpuMs(f.basePeak)} ms); `
+    + `SAML / oidc-provider ${perCoreRatio(f.samlPeak)} per core, ${(f.samlPeak.rate / f.basePeak.rate).toFixed(2)} in logins/s; SAML / assertion login ${(f.samlPeak.perCpuSecond / f.gwPeak.perCpuSecond).toFixed(2)} per core; `
+    + `SAML peak rounds, logins per CPU-second: ${f.samlRounds.map((r) => Math.round(r.perCpuSecond)).join('; ')}`);
   const shares = (s: CpuShares) => `server ${(100 * s.server).toFixed(0)}%, load generator ${(100 * s.generator).toFixed(0)}%, Redis ${(100 * s.redis).toFixed(0)}%`;
   const p99s = f.halfRounds.map((g, i) => `${round1(g.p99)}/${round1(f.baseHalfRounds[i]!.p99)}/${round1(f.floorHalfRounds[i]!.p99)}`);
   console.log(`half-peak rounds, gateway/oidc-provider/floor in turn, p99 ms: ${p99s.join('; ')}`);

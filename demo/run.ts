@@ -23,6 +23,7 @@ process.stdout.write(`
 
   gateway (OpenID provider)   ${urls.gateway}  (discovery: ${urls.gateway}/.well-known/openid-configuration)
   demo school logins          ${urls.school}/regenboog/login, ${urls.school}/kompas/login
+  demo SAML school (IdP)      ${urls.school}/saml/metadata (Het Vuurtoren College)
   publisher Rekenmeester      ${urls.rekenmeester}
   publisher Taalkanjer        ${urls.taalkanjer}
 

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { homeApp } from './home.js';
 import { loadOrCreateDemoKeys } from './keys.js';
 import { publisherApp, type Received } from './publisher.js';
+import { registerSamlSchool } from './saml-school.js';
 import { schoolIdp } from './school-idp.js';
 import { demoSeed, PUBLISHERS, type DemoUrls } from './world.js';
 
@@ -65,8 +66,10 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   for (const [name, port] of Object.entries(ports) as [string, number][]) await checkFree(name, port);
   const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, { OPERATOR_BOOTSTRAP_TOKEN: operatorToken, ...options.gatewayEnv });
   const received: Received = new Map();
+  const schools = schoolIdp(urls, keys);
+  registerSamlSchool(schools, urls);
   const apps: [FastifyInstance, number][] = [
-    [schoolIdp(urls, keys), ports.school],
+    [schools, ports.school],
     ...PUBLISHERS.map((p): [FastifyInstance, number] => [publisherApp(p, urls, keys, received), ports[p.clientId]]),
     [homeApp(urls, received), ports.home],
   ];

@@ -39,6 +39,17 @@ export const SCHOOLS: readonly DemoSchool[] = [
   },
 ];
 
+/** A school behind a SAML identity provider (demo/saml-school.ts), as one behind Entree; no roster: the uid is the pupil key. */
+export const SAML_SCHOOL = {
+  id: '99VT', name: 'Het Vuurtoren College',
+  people: [
+    { uid: 'vt-3001', givenName: 'Lotte', sn: 'Mulder', affiliation: 'student' },
+    { uid: 'vt-t01', givenName: 'Bram', sn: 'Kok', affiliation: 'employee' },
+  ],
+} as const;
+
+export const samlEntityId = (urls: DemoUrls) => `${urls.school}/saml`;
+
 export interface DemoUrls {
   readonly gateway: string;
   readonly school: string;
@@ -68,9 +79,12 @@ export const PUBLISHERS: readonly DemoPublisher[] = [
 export function demoSeed(urls: DemoUrls, keys: DemoKeys) {
   const schoolKeys = { regenboog: keys.regenboog.publicJwk, kompas: keys.kompas.publicJwk };
   return {
-    schools: SCHOOLS.map((s) => ({
-      id: s.id, name: s.name, allowLaunch: true, issuer: schoolIssuer(urls, s), loginUrl: `${schoolIssuer(urls, s)}/login`, jwks: { keys: [schoolKeys[s.slug]] },
-    })),
+    schools: [
+      ...SCHOOLS.map((s) => ({
+        id: s.id, name: s.name, allowLaunch: true, issuer: schoolIssuer(urls, s), loginUrl: `${schoolIssuer(urls, s)}/login`, jwks: { keys: [schoolKeys[s.slug]] },
+      })),
+      { id: SAML_SCHOOL.id, name: SAML_SCHOOL.name, roster: 'none', login: { kind: 'saml', metadataUrl: `${urls.school}/saml/metadata`, entityId: samlEntityId(urls) } },
+    ],
     suppliers: PUBLISHERS.map((p) => ({ id: p.supplier, name: p.supplierName, keyVersion: 1 })),
     clients: [
       {
@@ -91,6 +105,9 @@ export function demoSeed(urls: DemoUrls, keys: DemoKeys) {
       { school: '99DR', client: 'taalkanjer', claims: ['school', 'role', 'grade', 'given_name'] },
       // Het Kompas licenses Taalkanjer only: Rekenmeester ends on the no-licence page there.
       { school: '99HK', client: 'taalkanjer', claims: ['school', 'grade'] },
+      // Het Vuurtoren College (SAML) licenses both.
+      { school: SAML_SCHOOL.id, client: 'rekenmeester', claims: ['school', 'role'] },
+      { school: SAML_SCHOOL.id, client: 'taalkanjer', claims: ['school', 'role', 'given_name'] },
     ],
   };
 }

@@ -17,6 +17,7 @@ import { serverTimeouts } from './ops/http-timeouts.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
 import type { RefTransition } from './privacy/ref-transition.js';
 import type { RosterService } from './roster/lookup.js';
+import { NO_ROSTER, registerSaml } from './saml/index.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
@@ -89,6 +90,10 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
   registerAuthorize(app, services);
   registerSchoolAssertion(app, {
     ...services,
+    limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, perIssuer: config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS },
+  });
+  registerSaml(app, {
+    ...services, ...services.saml, roster: services.durable?.roster ?? NO_ROSTER,
     limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, perIssuer: config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS },
   });
   registerPicker(app, services);

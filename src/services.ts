@@ -17,6 +17,8 @@ import { createRefTransition, noRefTransition, type RefTransition } from './priv
 import { startLedgerRetention, type LedgerRetention } from './privacy/retention.js';
 import { openRosterService, type RosterService } from './roster/lookup.js';
 import { purgeExpiredRoster } from './roster/retention.js';
+import { samlMethod } from './saml/authn-request.js';
+import { createSamlServices, type SamlServices } from './saml/index.js';
 import { assertionMethod } from './school/login-request.js';
 import type { SessionLimits } from './session/session.js';
 import type { Db } from './store/db.js';
@@ -80,6 +82,8 @@ export interface Services {
   readonly rates: RateCounter;
   /** How each kind of school logs its people in (docs/school-login.md). */
   readonly methods: LoginMethods;
+  /** SAML identity providers' metadata and the gateway's SP keys (docs/saml.md). */
+  readonly saml: SamlServices;
   readonly sessionLimits: SessionLimits;
   readonly durable?: DurableServices;
   /** Closes what createServices opened, in order; the ports given to it (KV, database) last. */
@@ -128,6 +132,7 @@ export function createServices(deps: ServiceDeps): Services {
     roster: openRosterService(config, { db, keys: deps.keys, clock }, (err) =>
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'roster change notices unavailable')),
   };
+  const saml = createSamlServices(config, clock, logger);
   const close = async () => {
     refTransition.close();
     if (durable) {
@@ -146,7 +151,8 @@ export function createServices(deps: ServiceDeps): Services {
   };
   return {
     config, issuer, clock, kv, registry: deps.registry, service: serviceName(config.SERVICE_NAME), keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
-    methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }) },
+    methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }), saml: samlMethod({ issuer, ...saml }) },
+    saml,
     sessionLimits: { idleMs: config.SESSION_IDLE_SECONDS * 1000, maxMs: config.SESSION_MAX_SECONDS * 1000 },
     ...(durable ? { durable } : {}),
     close,

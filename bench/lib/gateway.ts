@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
+import { SamlIdp } from '../../demo/saml-idp.js';
 import { cyclingPupils, makeGatewayLogin, smokeGateway, type BenchWorld } from '../gateway-client.js';
+import { makeSamlLogin } from '../saml-client.js';
 import { freshPgDatabase } from '../../support/pg.js';
 import { freePort } from '../../support/net.js';
 import { startServer, type ServerHandle } from './child.js';
@@ -56,15 +58,18 @@ export async function startBenchGateway(dir: string, databaseUrl: string, option
     url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb',
     clientKey: client.privateKey, clientKid: 'bench-client', schoolId: '12AB',
     schoolIssuer: 'https://idp.bench-school.example', schoolKey: school.privateKey, schoolKid: 'bench-school',
+    saml: { schoolId: '34CD', idp: new SamlIdp('https://idp.bench-saml.example/idp', 'https://idp.bench-saml.example/sso') },
   };
   const seed = {
     schools: [{ id: '12AB', name: 'Bench School', issuer: world.schoolIssuer, loginUrl: `${world.schoolIssuer}/login`,
-      jwks: { keys: [{ ...(await exportJWK(school.publicKey)), kid: world.schoolKid, alg: 'ES256', use: 'sig' }] } }],
+      jwks: { keys: [{ ...(await exportJWK(school.publicKey)), kid: world.schoolKid, alg: 'ES256', use: 'sig' }] } } as object,
+      // The same client and licence at a school behind a SAML identity provider, no roster (the uid is the pupil key).
+      { id: '34CD', name: 'Bench SAML School', roster: 'none', login: { kind: 'saml', metadataXml: world.saml!.idp.metadataXml(), entityId: world.saml!.idp.entityId } }],
     suppliers: [{ id: 'bench-supplier', name: 'Bench Supplier' }],
     clients: [{ clientId: world.clientId, supplier: 'bench-supplier', name: 'Bench App', redirectUris: [world.redirectUri],
       jwks: { keys: [{ ...(await exportJWK(client.publicKey)), kid: world.clientKid, alg: 'ES256', use: 'sig' }] },
       claims: ['school', 'role', 'grade', 'groups'] }],
-    licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
+    licences: [{ school: '12AB', client: world.clientId, claims: ['school', 'grade', 'groups'] }, { school: '34CD', client: world.clientId, claims: ['school', 'grade', 'groups'] }],
   };
   for (let i = 1; i <= (options.ledgerClients ?? 0); i++) {
     seed.clients.push({ ...seed.clients[0]!, clientId: `${world.clientId}-${i}` });
@@ -85,16 +90,22 @@ export async function startBenchGateway(dir: string, databaseUrl: string, option
   return { server, world };
 }
 
+/** The pupils of the SAML school the SAML logins cycle through (each cold once: fewer than the assertion school's, to keep the warm-up short). */
+export const SAML_PUPILS = 100;
+
 /** The bench gateway on a fresh PostgreSQL database and data directory, both removed by close(); its logins cycle through `pupils` pupil keys. */
 export async function openBenchGateway(pupils: number, ledgerClients = 0) {
   const dir = await mkdtemp(join(tmpdir(), 'pgw-bench-'));
   const database = await freshPgDatabase();
   const { server, world } = await startBenchGateway(dir, database.url, { ledgerClients });
   const { login, close } = makeGatewayLogin(world, cyclingPupils(pupils));
+  const saml = makeSamlLogin({ ...world, saml: world.saml! }, cyclingPupils(Math.min(pupils, SAML_PUPILS)));
   return {
     server, world, login: () => login().then(() => undefined), smoke: () => smokeGateway(world, login),
+    samlLogin: () => saml.login().then(() => undefined),
     async close() {
       await close();
+      await saml.close();
       await server.stop();
       await database.drop();
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.js';
 import { keyStates, readKeyFile, writeKeyFile, type KeyState } from '../crypto/signing-key-file.js';
 import { newStoredKey } from '../crypto/signing-keys.js';
+import { retireSpKeys, rotateSpKeys } from '../saml/sp-keys.js';
 
 // `keys list|rotate|retire`: signing-key rotation without breaking a relying
 // party (docs/key-rotation.md). `rotate` adds a key that is published at once
@@ -63,7 +64,7 @@ export async function retireKeys(dataDir: string, opts: { now: number; retireAft
   return [...gone];
 }
 
-const USAGE = 'usage: keys list | keys rotate [--immediate] | keys retire [--force]';
+const USAGE = 'usage: keys list | keys rotate [--immediate] | keys retire [--force] | keys saml-rotate | keys saml-retire';
 
 /** The command line: prints what it did; returns the exit code. */
 export async function runKeysCommand(args: string[], out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -86,6 +87,17 @@ export async function runKeysCommand(args: string[], out: (line: string) => void
     case 'retire': {
       const retired = await retireKeys(dataDir, { now, retireAfterS: config.SIGNING_KEY_PREPUBLISH_S, force: flag('--force') });
       out(retired.length ? `retired ${retired.join(', ')}` : 'no previous keys to retire');
+      return 0;
+    }
+    // The SAML SP keys (docs/saml.md, "Keys"): published in the SP metadata now, used SIGNING_KEY_PREPUBLISH_S later.
+    case 'saml-rotate': {
+      const added = await rotateSpKeys(dataDir, now + config.SIGNING_KEY_PREPUBLISH_S * 1000);
+      out(`added SAML SP key ${added.kid}: published now, used from ${added.activatesAt}`);
+      return 0;
+    }
+    case 'saml-retire': {
+      const retired = await retireSpKeys(dataDir, now);
+      out(retired.length ? `retired SAML SP keys ${retired.join(', ')}` : 'no previous SAML SP keys to retire');
       return 0;
     }
     default:

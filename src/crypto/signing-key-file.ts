@@ -59,14 +59,20 @@ export async function readKeyFile(dataDir: string): Promise<StoredKey[] | undefi
  * reloading it reads the old keys or the new ones, never half a file.
  */
 export async function writeKeyFile(dataDir: string, keys: readonly StoredKey[], options: { create?: boolean } = {}): Promise<void> {
+  await writeFileAtomically(dataDir, SIGNING_KEYS_FILE, { keys }, options);
+}
+
+/** Write `value` as JSON to DATA_DIR/`file` (mode 0600) in one step; `create`: only if absent (EEXIST otherwise). */
+export async function writeFileAtomically(dataDir: string, file: string, value: unknown, options: { create?: boolean } = {}): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const temp = `${keyFilePath(dataDir)}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, JSON.stringify({ keys }), { mode: 0o600, flag: 'wx' });
+  const path = join(dataDir, file);
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, JSON.stringify(value), { mode: 0o600, flag: 'wx' });
   try {
     // First start: processes may race to create the file. link() fails with EEXIST when it exists,
     // so exactly one wins, and nobody ever reads a half-written file.
-    if (options.create) await link(temp, keyFilePath(dataDir));
-    else await rename(temp, keyFilePath(dataDir));
+    if (options.create) await link(temp, path);
+    else await rename(temp, path);
   } finally {
     if (options.create) await unlink(temp);
   }

@@ -49,10 +49,10 @@ export async function fetchJwks(uri: string, options: FetchJwksOptions): Promise
   }
 }
 
-const mediaType = (header: string | string[] | undefined): string =>
+export const mediaType = (header: string | string[] | undefined): string =>
   ((Array.isArray(header) ? header[0] : header) ?? '').split(';')[0]!.trim().toLowerCase();
 
-async function readCapped(body: AsyncIterable<Buffer>, maxBytes: number): Promise<Buffer> {
+export async function readCapped(body: AsyncIterable<Buffer>, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {

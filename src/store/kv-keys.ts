@@ -26,6 +26,10 @@ export const KV_KEYS = {
     prefix: 'ajti:', owner: 'src/store/replay.ts', ttl: 'until the assertion\'s exp + 30 s',
     holds: 'a school assertion\'s jti, claimed once (SET NX); key: SHA-256 of issuer and jti',
   },
+  samlAssertionId: {
+    prefix: 'sjti:', owner: 'src/store/replay.ts', ttl: 'until the assertion\'s last NotOnOrAfter + 60 s',
+    holds: 'a SAML assertion\'s ID, claimed once (SET NX); key: SHA-256 of the identity provider\'s entity id and the assertion ID',
+  },
   clientAssertionJti: {
     prefix: 'cjti:', owner: 'src/store/replay.ts', ttl: 'until the client assertion\'s exp + 30 s',
     holds: 'a client assertion\'s jti, claimed once (SET NX); key: SHA-256 of client_id and jti',

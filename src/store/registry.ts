@@ -17,8 +17,20 @@ export interface AssertionLogin {
   readonly keys: KeyLookup;
 }
 
+/** A school, or a federation hub's school, that logs in over SAML 2.0 (docs/saml.md); defaults filled in. */
+export interface SamlLogin {
+  readonly kind: 'saml';
+  readonly metadataUrl?: string | undefined;
+  readonly metadataXml?: string | undefined;
+  /** The identity provider's entity id; the schools registered with it are the BRINs it may assert. */
+  readonly entityId: string;
+  readonly identityAttribute: string;
+  readonly brinAttribute: string;
+  readonly attributes: { readonly given_name: string; readonly family_name: string; readonly role: string };
+}
+
 /** How the school's people log in: the login method's registration, ready to use (docs/school-login.md). */
-export type SchoolLogin = AssertionLogin;
+export type SchoolLogin = AssertionLogin | SamlLogin;
 export type LoginKind = SchoolLogin['kind'];
 
 export interface School {
@@ -64,10 +76,24 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
 }
 
 function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
-  const { jwks, jwksUri, ...login } = loginOf(reg);
+  const login = loginOf(reg);
   const roster = reg.roster ?? (login.kind === 'assertion' ? 'none' : 'required');
-  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze(readyLogin(login, remoteKeysAt)) });
 }
+
+function readyLogin(login: SchoolLoginReg, remoteKeysAt: RemoteKeysAt): SchoolLogin {
+  if (login.kind === 'saml') return samlLoginOf(login);
+  const { jwks, jwksUri, ...rest } = login;
+  return { ...rest, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! };
+}
+
+/** Entree's attribute names unless registered otherwise (docs/saml.md, "Attribute mapping"). */
+const samlLoginOf = ({ identityAttribute, brinAttribute, attributes, ...login }: Extract<SchoolLoginReg, { kind: 'saml' }>): SamlLogin => ({
+  ...login,
+  identityAttribute: identityAttribute ?? 'uid',
+  brinAttribute: brinAttribute ?? 'nlEduPersonHomeOrganizationId',
+  attributes: Object.freeze({ given_name: attributes?.given_name ?? 'givenName', family_name: attributes?.family_name ?? 'sn', role: attributes?.role ?? 'eduPersonAffiliation' }),
+});
 
 function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {
   const keys = keySource({ jwks, jwksUri }, remoteKeysAt);

@@ -11,7 +11,7 @@ import { kvKey } from './kv-keys.js';
  */
 export function claimJti(
   kv: Pick<Kv, 'setIfAbsent'>,
-  kind: 'assertionJti' | 'clientAssertionJti',
+  kind: 'assertionJti' | 'clientAssertionJti' | 'samlAssertionId',
   issuer: string,
   jti: string,
   exp: number,

@@ -101,8 +101,32 @@ export const assertionLoginSchema = z
   })
   .refine(oneKeySource, oneKeySourceMessage);
 
+/** A SAML attribute name: a short name (uid), a URN or an OID. */
+const samlAttributeName = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'must be an attribute name without spaces');
+
+/** Where each verified-person attribute comes from in a SAML assertion (docs/saml.md, "Attribute mapping"). */
+export const samlAttributeMapSchema = z.strictObject({
+  given_name: samlAttributeName.optional(),
+  family_name: samlAttributeName.optional(),
+  role: samlAttributeName.optional(),
+});
+
+/** A school, or a federation hub serving many schools, that logs in over SAML 2.0 (docs/saml.md). */
+export const samlLoginSchema = z
+  .strictObject({
+    kind: z.literal('saml'),
+    metadataUrl: registeredUrl.optional(),
+    metadataXml: z.string().min(1).max(256 * 1024).optional(),
+    /** The identity provider's entity id, as in its metadata. */
+    entityId: z.string().min(1).max(1024),
+    identityAttribute: samlAttributeName.optional(),
+    brinAttribute: samlAttributeName.optional(),
+    attributes: samlAttributeMapSchema.optional(),
+  })
+  .refine((s) => Boolean(s.metadataUrl) !== Boolean(s.metadataXml), { message: 'give exactly one of metadataUrl or metadataXml', path: ['metadataUrl'], when: isObject });
+
 /** How a school's people log in (docs/school-login.md): one kind per school. */
-export const schoolLoginSchema = z.discriminatedUnion('kind', [assertionLoginSchema]);
+export const schoolLoginSchema = z.discriminatedUnion('kind', [assertionLoginSchema, samlLoginSchema]);
 
 const schoolId = z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01');
 

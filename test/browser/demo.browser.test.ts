@@ -238,3 +238,42 @@ describe('the picker in English', () => {
     }
   });
 });
+
+describe('the demo SAML school', () => {
+  it('logs a pupil in through the SAML identity provider at publisher A, then at publisher B from the session', async () => {
+    const context = await browser.newContext({ locale: 'nl-NL' });
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.urls.rekenmeester);
+      await page.click('#login');
+      await page.waitForURL(/\/school\/select\?login=/);
+      await page.keyboard.type('vuurtoren');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/q=vuurtoren/);
+      await page.click('ul.schools a');
+      // The gateway's AuthnRequest, HTTP-Redirect binding, at the school's identity provider.
+      await page.waitForURL(/\/saml\/sso\?SAMLRequest=/);
+      await shot(page, '17-saml-idp-login');
+      await page.click('text=Inloggen als Lotte Mulder');
+      await page.waitForURL(`${demo.urls.rekenmeester}/callback**`);
+      await shot(page, '18-saml-publisher-a');
+      const rekenSaml = await claim(page, 'sub');
+      expect(rekenSaml).toMatch(/^[a-z2-7]{32}$/);
+      expect(await claim(page, 'school')).toBe('99VT');
+      expect(await claim(page, 'role')).toBe('student');
+      expect(await claim(page, 'given_name')).toBeUndefined();
+
+      await page.goto(demo.urls.taalkanjer);
+      await page.click('#login');
+      await page.waitForURL(`${demo.urls.taalkanjer}/callback**`);
+      await shot(page, '19-saml-publisher-b');
+      const taalSaml = await claim(page, 'sub');
+      expect(taalSaml).toMatch(/^[a-z2-7]{32}$/);
+      expect(taalSaml).not.toBe(rekenSaml);
+      expect(await claim(page, 'school')).toBe('99VT');
+      expect(await claim(page, 'given_name')).toBe('Lotte');
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOrCreateSigningKeys } from '../../src/crypto/signing-keys.js';
+import { spKeysIn } from '../../src/saml/sp-keys.js';
 import { runCli } from '../helpers/cli.js';
 
 // The operator's command line (`node dist/cli.js keys ...`, `npm run keys -- ...`), run as a process.
@@ -36,5 +37,18 @@ describe('keys command line', () => {
     await ring.reload();
     expect(ring.jwks.keys.map((k) => k.kid)).toEqual([kid, added![1]]);
     expect(ring.current.kid).toBe(kid);
+  }, 120_000);
+
+  it('saml-rotate adds the next SAML SP key (published now, used later); saml-retire finds no previous key then', async () => {
+    const env = { DATA_DIR: join(await mkdtemp(join(tmpdir(), 'pgw-cli-')), 'data'), SIGNING_KEY_PREPUBLISH_S: '600' };
+    await spKeysIn(env.DATA_DIR).view();
+    const rotated = await cli(['keys', 'saml-rotate'], env);
+    expect(rotated.code).toBe(0);
+    const added = /^added SAML SP key (\S+): published now, used from (\S+)$/m.exec(rotated.out);
+    expect(Date.parse(added![2]!) - Date.now()).toBeGreaterThan(500_000);
+    const view = await spKeysIn(env.DATA_DIR).view();
+    expect(view.all.map((k) => k.state)).toEqual(['current', 'next']);
+    expect(view.all[1]!.key.kid).toBe(added![1]);
+    expect(await cli(['keys', 'saml-retire'], env)).toMatchObject({ code: 0, out: 'no previous SAML SP keys to retire\n' });
   }, 120_000);
 });
