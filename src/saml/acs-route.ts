@@ -58,6 +58,8 @@ export function registerSamlAcs(app: FastifyInstance, deps: AcsDeps): void {
     const form = formParams(request);
     const screened = screenResponse(single(form, 'SAMLResponse'));
     const pending = await takePending(deps, screened, readCookie(request, cookies.login));
+    // Every page from here on names the product the pupil is logging in to (docs/login-journey.md).
+    request.product = pending?.authz.clientId;
     const asked = pending ? askedSchool(deps, pending) : unsolicitedSchool(deps, screened);
     const idp = await deps.idps.metadataOf(asked.login);
     const verified = await verify(deps, screened, idp, pending);
@@ -115,5 +117,6 @@ function launch(deps: AcsDeps, school: SamlSchool, arrival: Arrival, request: Fa
   if (!school.allowLaunch) throw invalid('saml_unsolicited');
   const target = single(formParams(request), 'RelayState');
   if (target === undefined) throw invalid('saml_unsolicited_without_target');
+  request.product = target;
   return launchProduct(deps, arrival, target);
 }

@@ -264,6 +264,15 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
     const xml = (person: SamlPerson, request: { id: string }, extra: Partial<ResponseOptions> = {}) => hub.responseXml(person, options(request, extra));
     const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+    it('names the product the pupil is logging in to on the refusal page', async () => {
+      const { browser, request } = await toIdp(reken, '56EF');
+      const res = await post(browser, await hub.response(pupil(), options(request, { signAssertion: false })));
+      expect(res.status).toBe(400);
+      const text = (await res.text()).replace(/<[^>]+>/g, '');
+      expect(text).toContain('Je logt in bij Rekenapp van Uitgever A.');
+      expect(text).toContain('You are logging in to Rekenapp by Uitgever A.');
+    });
+
     it('an unsigned response and assertion', () => refused(async (r) => hub.response(pupil(), options(r, { signAssertion: false })), 'upstream_invalid', 'saml_signature'));
 
     it('a signed response around an unsigned assertion', () => refused(async (r) => hub.response(pupil(), options(r, { signAssertion: false, signResponse: true })), 'upstream_invalid', 'saml_signature'));
