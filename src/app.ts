@@ -21,6 +21,9 @@ import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
 import { registerLogout } from './session/logout.js';
+import { noRoster } from './roster/lookup.js';
+import { registerOidcCallback } from './upstream-oidc/callback-route.js';
+import { registerClientJwks } from './upstream-oidc/client-jwks-route.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -87,6 +90,13 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
     ...services,
     limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, perIssuer: config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS },
   });
+  registerOidcCallback(app, {
+    ...services,
+    providers: services.upstream.providers,
+    roster: services.durable?.roster ?? noRoster,
+    limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS, upstreamTimeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS },
+  });
+  registerClientJwks(app, services);
   registerPicker(app, services);
   registerLogout(app, services);
   registerToken(app, { ...services, limits: { perClient: config.RATE_LIMIT_TOKEN_PER_MIN, perAddress: config.RATE_LIMIT_TOKEN_IP_PER_MIN } });

@@ -22,6 +22,9 @@ import type { Db } from './store/db.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 import type { RegistrySync } from './store/registry-sync.js';
+import { generateUpstreamClientKey, type UpstreamClientKey } from './upstream-oidc/client-key.js';
+import { oidcMethod } from './upstream-oidc/method.js';
+import { upstreamProviders, type UpstreamProviders } from './upstream-oidc/providers.js';
 
 // What the gateway is built from: the config and the ports come in
 // (src/main.ts opens them; tests give their own), createServices builds the
@@ -43,6 +46,8 @@ export interface ServiceDeps {
   lifecycle?: Lifecycle;
   /** Only for an app without `durable` (tests): where disclosures go. With `durable` the ledger is the database. */
   ledger?: DisclosureLedger;
+  /** The private_key_jwt key towards upstream OpenID providers (main.ts: from DATA_DIR); without it, one for this process. */
+  upstreamClientKey?: UpstreamClientKey;
 }
 
 /** The database side: present when the gateway has its database (always, except in some tests). */
@@ -78,6 +83,8 @@ export interface Services {
   /** How each kind of school logs its people in (docs/school-login.md). */
   readonly methods: LoginMethods;
   readonly sessionLimits: SessionLimits;
+  /** The schools' upstream OpenID providers and the gateway's client key towards them (docs/upstream-oidc.md). */
+  readonly upstream: { readonly providers: UpstreamProviders; clientKey(): Promise<UpstreamClientKey> };
   readonly durable?: DurableServices;
   /** Closes what createServices opened, in order; the ports given to it (KV, database) last. */
   close(): Promise<void>;
@@ -141,9 +148,19 @@ export function createServices(deps: ServiceDeps): Services {
     await rates.close();
     await kv.close();
   };
+  let upstreamKey: Promise<UpstreamClientKey> | undefined = deps.upstreamClientKey && Promise.resolve(deps.upstreamClientKey);
+  const clientKey = (): Promise<UpstreamClientKey> => (upstreamKey ??= generateUpstreamClientKey());
+  const upstream = {
+    clientKey,
+    providers: upstreamProviders({ timeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS, production: config.NODE_ENV === 'production', allow: config.JWKS_URI_ALLOW, clientKey }),
+  };
   return {
     config, issuer, clock, kv, registry: deps.registry, keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
-    methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }) },
+    methods: {
+      assertion: assertionMethod({ issuer, clock, signing: deps.signing }),
+      oidc: oidcMethod({ issuer, providers: upstream.providers, timeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS }),
+    },
+    upstream,
     sessionLimits: { idleMs: config.SESSION_IDLE_SECONDS * 1000, maxMs: config.SESSION_MAX_SECONDS * 1000 },
     ...(durable ? { durable } : {}),
     close,

@@ -94,7 +94,7 @@ function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, i
 }
 
 function sendPage(reply: FastifyReply, err: GatewayError) {
-  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code));
+  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code, err instanceof PageError ? err.detail : undefined));
 }
 
 /** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */

@@ -14,7 +14,7 @@ export const PAGE_STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}code{background:#f2f2f2;padding:.1rem .3rem}`;
 
 /** A page in Dutch, then English; with an error code at the bottom when it reports a failure. */
-export function renderPage(message: Message, code?: string): string {
+export function renderPage(message: Message, code?: string, detail?: string): string {
   return `<!doctype html>
 <html lang="nl">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -24,7 +24,7 @@ export function renderPage(message: Message, code?: string): string {
 <h1>${escapeHtml(message.nl.title)}</h1>
 <p>${escapeHtml(message.nl.body)}</p>
 <section lang="en"><h2>${escapeHtml(message.en.title)}</h2><p>${escapeHtml(message.en.body)}</p></section>
-${code === undefined ? '' : `<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>\n`}</main>
+${detail === undefined ? '' : `<p>Melding van de inlogdienst van de school / the school login service said: <code>${escapeHtml(detail)}</code></p>\n`}${code === undefined ? '' : `<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>\n`}</main>
 </body>
 </html>
 `;

@@ -1,3 +1,16 @@
+import { z } from 'zod';
+
+// Control characters, and lone surrogates (which UTF-8 would turn into U+FFFD, merging distinct keys).
+const CONTROL = /[\p{Cc}\p{Cs}]/u;
+
+/** Student and group keys, whatever the login method: 1..128 characters without control characters, NFC-normalised first. */
+export const pupilKey = z
+  .string()
+  .transform((s) => s.normalize('NFC'))
+  .refine((s) => [...s].length >= 1 && [...s].length <= 128 && !CONTROL.test(s), {
+    message: 'must be 1..128 characters without control characters',
+  });
+
 /** What the school says about the person logging in (docs/school-assertion.md), whatever the login method. */
 export interface Pupil {
   readonly school: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pupilKey } from '../release/pupil.js';
 import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 
 // The claims of a school login assertion (docs/school-assertion.md). Unknown claims
@@ -7,13 +8,7 @@ import { SCHOOL_ID, SLUG } from '../store/seed-schema.js';
 // Control characters, and lone surrogates (which UTF-8 would turn into U+FFFD, merging distinct keys).
 const CONTROL = /[\p{Cc}\p{Cs}]/u;
 
-/** Student and group keys: 1..128 characters without control characters, NFC-normalised first. */
-export const pupilKey = z
-  .string()
-  .transform((s) => s.normalize('NFC'))
-  .refine((s) => [...s].length >= 1 && [...s].length <= 128 && !CONTROL.test(s), {
-    message: 'must be 1..128 characters without control characters',
-  });
+export { pupilKey };
 
 const text = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL.test(s), { message: 'no control characters' });
 const grade = z.number().int().min(1).max(15);

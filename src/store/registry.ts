@@ -3,7 +3,7 @@ import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy
 import { defaultRemoteKeys, keySource, type KeyLookup, type RemoteKeysAt } from './jwks-source.js';
 import { GENERATE_SECRET } from './client-secrets.js';
 import { SeedError, seedProblems, type StoredClient, type StoredSeed } from './seed-file.js';
-import type { ClientReg, LicenceReg, RosterMode, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
+import type { ClientReg, IDENTITY_CLAIMS, LicenceReg, RosterMode, SchoolLoginReg, SchoolReg, Seed, SupplierReg, UPSTREAM_CLIENT_AUTH } from './seed-schema.js';
 
 // The in-process snapshot the login path reads (docs/architecture.md): every
 // registration, ready to use, and no I/O on the hot path except a school's or
@@ -17,8 +17,21 @@ export interface AssertionLogin {
   readonly keys: KeyLookup;
 }
 
+/** A school whose people log in at an upstream OpenID provider (docs/upstream-oidc.md). */
+export interface OidcLogin {
+  readonly kind: 'oidc';
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+  readonly clientAuth: (typeof UPSTREAM_CLIENT_AUTH)[number];
+  readonly scopes: readonly string[];
+  readonly identityClaim: (typeof IDENTITY_CLAIMS)[number];
+  /** Claim values the id_token must carry (a tenant, a domain). */
+  readonly require: Readonly<Record<string, string>>;
+}
+
 /** How the school's people log in: the login method's registration, ready to use (docs/school-login.md). */
-export type SchoolLogin = AssertionLogin;
+export type SchoolLogin = AssertionLogin | OidcLogin;
 export type LoginKind = SchoolLogin['kind'];
 
 export interface School {
@@ -33,6 +46,8 @@ export interface School {
 
 /** A school whose login method is the gateway's assertion. */
 export type AssertionSchool = School & { readonly login: AssertionLogin };
+/** A school whose people log in at an upstream OpenID provider. */
+export type OidcSchool = School & { readonly login: OidcLogin };
 
 export type Supplier = SupplierReg;
 
@@ -63,10 +78,22 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
   return { kind: 'assertion', issuer: reg.issuer!, loginUrl: reg.loginUrl!, ...(reg.jwks ? { jwks: reg.jwks } : { jwksUri: reg.jwksUri! }) };
 }
 
+/** An upstream OpenID login, its defaults filled in (docs/upstream-oidc.md). */
+const DEFAULT_SCOPES = ['openid'];
+
+function methodOf(reg: SchoolLoginReg, remoteKeysAt: RemoteKeysAt): SchoolLogin {
+  if (reg.kind === 'oidc') {
+    const { scopes, clientAuth, require, ...login } = reg;
+    return { ...login, clientAuth: clientAuth ?? 'client_secret_basic', scopes: scopes ?? DEFAULT_SCOPES, require: require ?? {} };
+  }
+  const { jwks, jwksUri, ...login } = reg;
+  return { ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! };
+}
+
 function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
-  const { jwks, jwksUri, ...login } = loginOf(reg);
+  const login = methodOf(loginOf(reg), remoteKeysAt);
   const roster = reg.roster ?? (login.kind === 'assertion' ? 'none' : 'required');
-  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze({ ...login, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! }) });
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze(login) });
 }
 
 function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredClient, remoteKeysAt: RemoteKeysAt): Client {
