@@ -8,6 +8,7 @@ process.stdout.write(`
 
   gateway (OpenID provider)   ${demo.urls.gateway}
   demo school logins          ${demo.urls.school}/regenboog/login, ${demo.urls.school}/kompas/login
+  De Zonnebloem's own OpenID  ${demo.upstreamIssuer} (an upstream provider; the roster came in through the admin API)
   publisher Rekenmeester      ${demo.urls.rekenmeester}
   publisher Taalkanjer        ${demo.urls.taalkanjer}
 

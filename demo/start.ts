@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -8,6 +9,7 @@ import { homeApp } from './home.js';
 import { loadOrCreateDemoKeys } from './keys.js';
 import { publisherApp, type Received } from './publisher.js';
 import { schoolIdp } from './school-idp.js';
+import { importRoster, startUpstreamSchool } from './upstream-school.js';
 import { demoSeed, PUBLISHERS, type DemoUrls } from './world.js';
 
 // Starts the whole demo: the gateway (as its own process, on embedded
@@ -21,12 +23,16 @@ export interface DemoPorts {
   rekenmeester: number;
   taalkanjer: number;
   home: number;
+  /** The third school's own OpenID provider; a free port when not given. */
+  upstream?: number;
 }
 
-export const DEFAULT_PORTS: DemoPorts = { gateway: 3000, school: 3001, rekenmeester: 3002, taalkanjer: 3003, home: 3004 };
+export const DEFAULT_PORTS: DemoPorts = { gateway: 3000, school: 3001, rekenmeester: 3002, taalkanjer: 3003, home: 3004, upstream: 3005 };
 
 export interface Demo {
   readonly urls: DemoUrls;
+  /** The third school's own OpenID provider. */
+  readonly upstreamIssuer: string;
   close(): Promise<void>;
 }
 
@@ -45,9 +51,23 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   const keys = await loadOrCreateDemoKeys(dataDir);
   await mkdir(join(dataDir, 'demo'), { recursive: true });
   const seedFile = join(dataDir, 'demo', 'seed.json');
-  await writeFile(seedFile, JSON.stringify(demoSeed(urls, keys), null, 2));
+  const upstream = await startUpstreamSchool(urls.gateway, ports.upstream);
+  const seed = demoSeed(urls, keys);
+  await writeFile(seedFile, JSON.stringify({ ...seed, schools: [...seed.schools, upstream.school], licences: [...seed.licences, ...upstream.licences] }, null, 2));
 
-  const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, options.gatewayEnv ?? {});
+  // The admin API imports the third school's roster, as its administration system would.
+  const gatewayEnv = { OPERATOR_BOOTSTRAP_TOKEN: randomBytes(32).toString('base64url'), ...options.gatewayEnv };
+  let gateway: ChildProcess;
+  try {
+    gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, gatewayEnv);
+    await importRoster(`http://127.0.0.1:${ports.gateway}`, gatewayEnv.OPERATOR_BOOTSTRAP_TOKEN).catch(async (err: unknown) => {
+      await stopProcess(gateway);
+      throw err;
+    });
+  } catch (err) {
+    await upstream.idp.close();
+    throw err;
+  }
   const received: Received = new Map();
   const apps: [FastifyInstance, number][] = [
     [schoolIdp(urls, keys), ports.school],
@@ -59,13 +79,16 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   } catch (err) {
     await Promise.all(apps.map(([app]) => app.close()));
     gateway.kill('SIGTERM');
+    await upstream.idp.close();
     throw err;
   }
   return {
     urls,
+    upstreamIssuer: upstream.idp.issuer,
     async close() {
       await Promise.all(apps.map(([app]) => app.close()));
       await stopProcess(gateway);
+      await upstream.idp.close();
     },
   };
 }
@@ -81,12 +104,12 @@ async function startGatewayProcess(dataDir: string, seedFile: string, port: numb
   child.stderr.pipe(log);
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the gateway exited (code ${code}); see ${join(dataDir, 'demo', 'gateway.log')}`))));
   const ready = (async () => {
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 900; i++) {
       const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('the gateway did not become ready within 30 s');
+    throw new Error('the gateway did not become ready within 90 s');
   })();
   try {
     await Promise.race([ready, exited]);

@@ -76,7 +76,8 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions): Promise<Ups
   const accounts = new Map(options.accounts.map((a) => [a.id, a]));
 
   const configuration: Configuration = {
-    clients: [...options.clients],
+    // Signed with the provider's one key (ES256) unless a client says otherwise.
+    clients: options.clients.map((c) => ({ id_token_signed_response_alg: 'ES256', ...c })),
     jwks: { keys: [signingJwk] },
     findAccount: (_ctx, sub) => {
       const account = accounts.get(sub);
