@@ -56,6 +56,7 @@ export function upstreamProviders(options: UpstreamProvidersOptions): UpstreamPr
   const now = options.now ?? (() => Date.now());
   const agent = createGuardedAgent(destinationPolicy(options.production, options.allow), {
     connectTimeoutMs: options.timeoutMs,
+    keepAlive: true,
     ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   // undici's own fetch, so the guarded agent is the one the request uses.
