@@ -1,11 +1,11 @@
 // npm run demo: the gateway on embedded defaults with a demo school and two
 // demo publishers. Open the printed URL. DEMO_PORT moves its ports (the first
-// of five consecutive ports, default 3000).
+// of six consecutive ports, default 3000).
 import { DEFAULT_PORTS, demoPorts, DemoPortError, startDemo } from './start.js';
 
 const first = Number(process.env.DEMO_PORT ?? DEFAULT_PORTS.gateway);
-if (!Number.isInteger(first) || first < 1 || first > 65531) {
-  process.stderr.write(`demo: DEMO_PORT must be a port number from 1 to 65531, not ${JSON.stringify(process.env.DEMO_PORT)}\n`);
+if (!Number.isInteger(first) || first < 1 || first > 65530) {
+  process.stderr.write(`demo: DEMO_PORT must be a port number from 1 to 65530, not ${JSON.stringify(process.env.DEMO_PORT)}\n`);
   process.exit(1);
 }
 const dataDir = process.env.DATA_DIR ?? './data';
@@ -24,6 +24,7 @@ process.stdout.write(`
   gateway (OpenID provider)   ${urls.gateway}  (discovery: ${urls.gateway}/.well-known/openid-configuration)
   demo school logins          ${urls.school}/regenboog/login, ${urls.school}/kompas/login
   demo SAML school (IdP)      ${urls.school}/saml/metadata (Het Vuurtoren College)
+  De Zonnebloem's own OpenID  ${demo.upstreamIssuer} (an upstream provider; the roster came in through the admin API)
   publisher Rekenmeester      ${urls.rekenmeester}
   publisher Taalkanjer        ${urls.taalkanjer}
 

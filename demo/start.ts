@@ -11,6 +11,7 @@ import { loadOrCreateDemoKeys } from './keys.js';
 import { publisherApp, type Received } from './publisher.js';
 import { registerSamlSchool } from './saml-school.js';
 import { schoolIdp } from './school-idp.js';
+import { importRoster, startUpstreamSchool } from './upstream-school.js';
 import { demoSeed, PUBLISHERS, type DemoUrls } from './world.js';
 
 // Starts the whole demo: the gateway (as its own process, on embedded
@@ -24,13 +25,15 @@ export interface DemoPorts {
   rekenmeester: number;
   taalkanjer: number;
   home: number;
+  /** The third school's own OpenID provider; a free port when not given. */
+  upstream?: number;
 }
 
-export const DEFAULT_PORTS: DemoPorts = { gateway: 3000, school: 3001, rekenmeester: 3002, taalkanjer: 3003, home: 3004 };
+export const DEFAULT_PORTS: DemoPorts = { gateway: 3000, school: 3001, rekenmeester: 3002, taalkanjer: 3003, home: 3004, upstream: 3005 };
 
 /** The demo's ports from DEMO_PORT, the first of consecutive ports (default 3000), in the order of DEFAULT_PORTS. */
 export function demoPorts(first: number): DemoPorts {
-  return { gateway: first, school: first + 1, rekenmeester: first + 2, taalkanjer: first + 3, home: first + 4 };
+  return { gateway: first, school: first + 1, rekenmeester: first + 2, taalkanjer: first + 3, home: first + 4, upstream: first + 5 };
 }
 
 /** A port the demo could not take: one line for the person who started it (demo/run.ts prints it). */
@@ -40,6 +43,8 @@ export interface Demo {
   readonly urls: DemoUrls;
   /** An operator token for the gateway's admin API, made at this start for the demo only. */
   readonly operatorToken: string;
+  /** The third school's own OpenID provider. */
+  readonly upstreamIssuer: string;
   close(): Promise<void>;
 }
 
@@ -58,13 +63,27 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   const keys = await loadOrCreateDemoKeys(dataDir);
   await mkdir(join(dataDir, 'demo'), { recursive: true });
   const seedFile = join(dataDir, 'demo', 'seed.json');
-  await writeFile(seedFile, JSON.stringify(demoSeed(urls, keys), null, 2));
-
-  // The demo's operator token: random at every start, accepted only by this gateway process.
-  const operatorToken = `demo-${randomBytes(32).toString('base64url')}`;
   // Taken ports are found before anything starts: else a second demo would find the first one's gateway ready.
   for (const [name, port] of Object.entries(ports) as [string, number][]) await checkFree(name, port);
-  const gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, { OPERATOR_BOOTSTRAP_TOKEN: operatorToken, ...options.gatewayEnv });
+  const upstream = await startUpstreamSchool(urls.gateway, ports.upstream);
+  const seed = demoSeed(urls, keys);
+  await writeFile(seedFile, JSON.stringify({ ...seed, schools: [...seed.schools, upstream.school], licences: [...seed.licences, ...upstream.licences] }, null, 2));
+
+  // The demo's operator token: random at every start, accepted only by this gateway process. With it
+  // the admin API imports the third school's roster, as its administration system would.
+  const operatorToken = `demo-${randomBytes(32).toString('base64url')}`;
+  const gatewayEnv = { OPERATOR_BOOTSTRAP_TOKEN: operatorToken, ...options.gatewayEnv };
+  let gateway: ChildProcess;
+  try {
+    gateway = await startGatewayProcess(dataDir, seedFile, ports.gateway, gatewayEnv);
+    await importRoster(`http://127.0.0.1:${ports.gateway}`, operatorToken).catch(async (err: unknown) => {
+      await stopProcess(gateway);
+      throw err;
+    });
+  } catch (err) {
+    await upstream.idp.close();
+    throw err;
+  }
   const received: Received = new Map();
   const schools = schoolIdp(urls, keys);
   registerSamlSchool(schools, urls);
@@ -78,14 +97,17 @@ export async function startDemo(options: { dataDir: string; ports?: DemoPorts; g
   } catch (err) {
     await Promise.all(apps.map(([app]) => app.close()));
     gateway.kill('SIGTERM');
+    await upstream.idp.close();
     throw err;
   }
   return {
     urls,
     operatorToken,
+    upstreamIssuer: upstream.idp.issuer,
     async close() {
       await Promise.all(apps.map(([app]) => app.close()));
       await stopProcess(gateway);
+      await upstream.idp.close();
     },
   };
 }

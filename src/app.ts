@@ -17,13 +17,16 @@ import { serverTimeouts } from './ops/http-timeouts.js';
 import type { DisclosureLedger } from './privacy/ledger.js';
 import type { RefTransition } from './privacy/ref-transition.js';
 import type { RosterService } from './roster/lookup.js';
-import { NO_ROSTER, registerSaml } from './saml/index.js';
+import { registerSaml } from './saml/index.js';
 import { registerSchoolAssertion } from './school/assertion-route.js';
 import { registerPicker } from './school/picker.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
 import { registerLogout } from './session/logout.js';
 import { registerFavicon } from './pages/favicon.js';
 import { pageContextFor } from './pages/page.js';
+import { noRoster } from './roster/lookup.js';
+import { registerOidcCallback } from './upstream-oidc/callback-route.js';
+import { registerClientJwks } from './upstream-oidc/client-jwks-route.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -93,9 +96,16 @@ async function registerRoutes(app: FastifyInstance, services: Services): Promise
     limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, perIssuer: config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS },
   });
   registerSaml(app, {
-    ...services, ...services.saml, roster: services.durable?.roster ?? NO_ROSTER,
+    ...services, ...services.saml, roster: services.durable?.roster ?? noRoster,
     limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, perIssuer: config.RATE_LIMIT_ASSERTION_ISSUER_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS },
   });
+  registerOidcCallback(app, {
+    ...services,
+    providers: services.upstream.providers,
+    roster: services.durable?.roster ?? noRoster,
+    limits: { perAddress: config.RATE_LIMIT_ASSERTION_PER_MIN, sessionMaxSeconds: config.SESSION_MAX_SECONDS, upstreamTimeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS },
+  });
+  registerClientJwks(app, services);
   registerPicker(app, services);
   registerLogout(app, services);
   registerToken(app, { ...services, limits: { perClient: config.RATE_LIMIT_TOKEN_PER_MIN, perAddress: config.RATE_LIMIT_TOKEN_IP_PER_MIN } });

@@ -124,6 +124,9 @@ export const envSchema = z.object({
     // Operations (docs/operations.md).
     TRUST_PROXY: proxyList,
     JWKS_URI_ALLOW: allowList,
+    // A school's upstream OpenID provider (docs/upstream-oidc.md): each exchange with it (discovery,
+    // code, keys) ends within this long, so a provider that is down or slow answers 503 within 10 s.
+    UPSTREAM_OIDC_TIMEOUT_MS: intFromEnv(8_000, 50, 9_500),
     MAX_EVENT_LOOP_DELAY_MS: intFromEnv(1000, 0, 60_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     METRICS_HOST: z.string().min(1).optional(),

@@ -100,7 +100,10 @@ export const invalidToken = (description: string) => new OAuthError('invalid_tok
  * A browser-facing outcome that must not go back to the relying party: unknown
  * client, unverified redirect URI, a failed school assertion, no licence.
  */
-export class PageError extends GatewayError<PageCode | SharedCode | 'invalid_request'> {}
+export class PageError extends GatewayError<PageCode | SharedCode | 'invalid_request'> {
+  /** A code from a closed set that the page shows beside its own (an upstream provider's OAuth error). */
+  detail?: string;
+}
 
 /** A dependency the login cannot do without (the KV store) failed: fail closed, ask to retry. */
 export class UnavailableError extends GatewayError<'temporarily_unavailable'> {

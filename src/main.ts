@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { describeConfig, loadConfig } from './config.js';
+import { loadOrCreateUpstreamClientKey } from './upstream-oidc/client-key.js';
 import { createKeySchedule } from './crypto/key-schedule.js';
 import { loadMasterKey } from './crypto/master-key.js';
 import { loadOrCreateSigningKeys } from './crypto/signing-keys.js';
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
   if (!redisTarget(config)) logger.warn('REDIS_URL is unset: hot state is in memory, run a single instance only');
 
   const lifecycle = new Lifecycle();
-  const app = await buildApp({ config, logger, kv, registry, keys, signing, lifecycle, durable: { db, sync } });
+  const upstreamClientKey = await loadOrCreateUpstreamClientKey(config.DATA_DIR);
+  const app = await buildApp({ config, logger, kv, registry, keys, signing, lifecycle, durable: { db, sync }, upstreamClientKey });
   // The whole shutdown, drain included, is bounded: past SHUTDOWN_TIMEOUT_MS the process exits with 1.
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');

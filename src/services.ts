@@ -25,6 +25,9 @@ import type { Db } from './store/db.js';
 import type { Kv } from './store/kv.js';
 import type { Registry } from './store/registry.js';
 import type { RegistrySync } from './store/registry-sync.js';
+import { generateUpstreamClientKey, type UpstreamClientKey } from './upstream-oidc/client-key.js';
+import { oidcMethod } from './upstream-oidc/method.js';
+import { upstreamProviders, type UpstreamProviders } from './upstream-oidc/providers.js';
 
 // What the gateway is built from: the config and the ports come in
 // (src/main.ts opens them; tests give their own), createServices builds the
@@ -46,6 +49,8 @@ export interface ServiceDeps {
   lifecycle?: Lifecycle;
   /** Only for an app without `durable` (tests): where disclosures go. With `durable` the ledger is the database. */
   ledger?: DisclosureLedger;
+  /** The private_key_jwt key towards upstream OpenID providers (main.ts: from DATA_DIR); without it, one for this process. */
+  upstreamClientKey?: UpstreamClientKey;
 }
 
 /** The database side: present when the gateway has its database (always, except in some tests). */
@@ -85,6 +90,8 @@ export interface Services {
   /** SAML identity providers' metadata and the gateway's SP keys (docs/saml.md). */
   readonly saml: SamlServices;
   readonly sessionLimits: SessionLimits;
+  /** The schools' upstream OpenID providers and the gateway's client key towards them (docs/upstream-oidc.md). */
+  readonly upstream: { readonly providers: UpstreamProviders; clientKey(): Promise<UpstreamClientKey> };
   readonly durable?: DurableServices;
   /** Closes what createServices opened, in order; the ports given to it (KV, database) last. */
   close(): Promise<void>;
@@ -149,10 +156,21 @@ export function createServices(deps: ServiceDeps): Services {
     await rates.close();
     await kv.close();
   };
+  let upstreamKey: Promise<UpstreamClientKey> | undefined = deps.upstreamClientKey && Promise.resolve(deps.upstreamClientKey);
+  const clientKey = (): Promise<UpstreamClientKey> => (upstreamKey ??= generateUpstreamClientKey());
+  const upstream = {
+    clientKey,
+    providers: upstreamProviders({ timeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS, production: config.NODE_ENV === 'production', allow: config.JWKS_URI_ALLOW, clientKey }),
+  };
   return {
     config, issuer, clock, kv, registry: deps.registry, service: serviceName(config.SERVICE_NAME), keys: deps.keys, roots, signing: deps.signing, lifecycle, metrics, ledger, refTransition, rates,
-    methods: { assertion: assertionMethod({ issuer, clock, signing: deps.signing }), saml: samlMethod({ issuer, ...saml }) },
+    methods: {
+      assertion: assertionMethod({ issuer, clock, signing: deps.signing }),
+      oidc: oidcMethod({ issuer, providers: upstream.providers, timeoutMs: config.UPSTREAM_OIDC_TIMEOUT_MS }),
+      saml: samlMethod({ issuer, ...saml }),
+    },
     saml,
+    upstream,
     sessionLimits: { idleMs: config.SESSION_IDLE_SECONDS * 1000, maxMs: config.SESSION_MAX_SECONDS * 1000 },
     ...(durable ? { durable } : {}),
     close,

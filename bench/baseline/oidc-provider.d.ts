@@ -1,5 +1,6 @@
 // oidc-provider ships no type declarations and @types/oidc-provider is not a
-// dependency of this project yet. This declares only what the baseline uses,
+// dependency of this project yet. This declares only what the baseline and the
+// upstream provider of support/upstream-idp.ts use,
 // with the names and shapes of @types/oidc-provider, so the code is unchanged
 // when this file is deleted in favour of that package.
 declare module 'oidc-provider' {
@@ -16,6 +17,8 @@ declare module 'oidc-provider' {
     grant_types?: string[];
     response_types?: string[];
     token_endpoint_auth_method?: string;
+    client_secret?: string;
+    jwks_uri?: string;
     token_endpoint_auth_signing_alg?: string;
     id_token_signed_response_alg?: string;
     jwks?: { keys: JWK[] };
@@ -36,6 +39,10 @@ declare module 'oidc-provider' {
     jwks?: { keys: JWK[] };
     findAccount?: (ctx: unknown, sub: string) => Account | undefined | Promise<Account | undefined>;
     features?: { devInteractions?: { enabled?: boolean } };
+    claims?: Record<string, string[]>;
+    conformIdTokenClaims?: boolean;
+    fetch?: (url: string, options: RequestInit & { dispatcher?: unknown }) => Promise<Response>;
+    interactions?: { url?: (ctx: unknown, interaction: Interaction) => string };
     pkce?: { required?: (ctx: unknown, client: unknown) => boolean };
     cookies?: { keys?: string[] };
     adapter?: (model: string) => unknown;
@@ -44,6 +51,8 @@ declare module 'oidc-provider' {
   export interface InteractionResults {
     login?: { accountId: string };
     consent?: { grantId?: string };
+    error?: string;
+    error_description?: string;
   }
 
   export interface Interaction {

@@ -46,13 +46,17 @@ export interface BenchGatewayOptions {
   env?: Record<string, string>;
   /** Further clients of the same supplier and licence (`bench-app-1`, …): a login at one of them is a new ledger row for a warm pupil. */
   ledgerClients?: number;
+  /** A port chosen beforehand (an upstream provider must know the gateway's callback before it starts). */
+  port?: number;
+  /** Further schools and licences for the seed file. */
+  more?: { schools: object[]; licences: object[] };
 }
 
 /** Write the bench registrations into `dir` and start `node dist/main.js` on them. */
 export async function startBenchGateway(dir: string, databaseUrl: string, options: BenchGatewayOptions = {}): Promise<BenchGateway> {
   const school = await generateKeyPair('ES256', { extractable: true });
   const client = await generateKeyPair('ES256', { extractable: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const world: BenchWorld = {
     url, clientId: 'bench-app', redirectUri: 'https://bench-app.example/cb',
@@ -75,7 +79,8 @@ export async function startBenchGateway(dir: string, databaseUrl: string, option
     seed.clients.push({ ...seed.clients[0]!, clientId: `${world.clientId}-${i}` });
     seed.licences.push({ ...seed.licences[0]!, client: `${world.clientId}-${i}` });
   }
-  await writeFile(join(dir, 'seed.json'), JSON.stringify(seed));
+  const more = options.more ?? { schools: [], licences: [] };
+  await writeFile(join(dir, 'seed.json'), JSON.stringify({ ...seed, schools: [...seed.schools, ...more.schools], licences: [...seed.licences, ...more.licences] }));
   const server = await startServer(
     // The production path: tsc output run by node, as the container runs it.
     [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../../dist/main.js', import.meta.url))],

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Queryable } from '../store/db.js';
 import { getRegistration } from '../store/registrations.js';
 import type { StoredClient } from '../store/seed-file.js';
-import { clientSchema, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
+import { clientSchema, ROSTER_MODES, schoolSchema, supplierSchema, type ClientReg, type SchoolReg, type SupplierReg } from '../store/seed-schema.js';
 import { describeClient, toStoredClient } from '../store/seed-import.js';
 import { withGeneratedSecret } from '../store/client-secrets.js';
 import type { RegistrationResource } from './registration-routes.js';
@@ -10,6 +10,8 @@ import { ruleViolation } from './problem.js';
 import { schoolIdParam, slugParam } from './schemas.js';
 
 // The three operator-managed registrations.
+
+const withoutSecret = ({ clientSecret: _secret, ...login }: Extract<NonNullable<SchoolReg['login']>, { kind: 'oidc' }>) => login;
 
 const jwksView = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
 
@@ -23,7 +25,15 @@ export const schoolResource: RegistrationResource<SchoolReg, SchoolReg> = {
     id: z.string(),
     name: z.string(),
     allowLaunch: z.boolean().optional(),
-    login: z.object({ kind: z.literal('assertion'), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }).optional(),
+    login: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('assertion'), issuer: z.string(), loginUrl: z.string(), jwks: jwksView.optional(), jwksUri: z.string().optional() }),
+      // The upstream client secret is never shown (docs/upstream-oidc.md).
+      z.object({
+        kind: z.literal('oidc'), issuer: z.string(), clientId: z.string(), clientAuth: z.string().optional(), scopes: z.array(z.string()).optional(),
+        identityClaim: z.string(), require: z.record(z.string(), z.string()).optional(),
+      }),
+    ]).optional(),
+    roster: z.enum(ROSTER_MODES).optional(),
     issuer: z.string().optional(),
     loginUrl: z.string().optional(),
     jwks: jwksView.optional(),
@@ -33,7 +43,8 @@ export const schoolResource: RegistrationResource<SchoolReg, SchoolReg> = {
   idOf: (s) => s.id,
   readAccess: 'school',
   toStored: (s) => s,
-  toView: (s) => s,
+  // Audit records hold the view: no upstream client secret there either.
+  toView: ({ login, ...s }) => (login ? { ...s, login: login.kind === 'oidc' ? withoutSecret(login) : login } : s),
   schoolOf: (id) => id,
 };
 

@@ -1,8 +1,7 @@
 import { PageError } from '../errors.js';
-import type { Pupil } from '../release/pupil.js';
+import { pupilKey, type Pupil } from '../release/pupil.js';
 import type { IdentifierKind, RosterLookup } from '../roster/lookup.js';
 import { pupilFromRoster } from '../roster/person.js';
-import { pupilKey } from '../release/pupil.js';
 import type { School } from '../store/registry.js';
 
 // The person an upstream identity provider (OpenID Connect, SAML) vouched

@@ -99,7 +99,8 @@ function send(reply: FastifyReply, request: FastifyRequest, err: GatewayError, i
 }
 
 function sendPage(reply: FastifyReply, err: GatewayError, context: PageContext) {
-  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code, context));
+  const detail = err instanceof PageError ? err.detail : undefined;
+  return reply.code(err.status).type('text/html; charset=utf-8').send(renderPage(messageFor(err.code as PageMessageCode), err.code, context, detail));
 }
 
 /** RFC 6749 section 4.1.2.1 error response, with iss (RFC 9207). */

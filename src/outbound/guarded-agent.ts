@@ -43,7 +43,7 @@ function guardedLookup(policy: DestinationPolicy, protocol: string, resolve: Res
   };
 }
 
-export function createGuardedAgent(policy: DestinationPolicy, options: { connectTimeoutMs: number; resolve?: Resolve }): Agent {
+export function createGuardedAgent(policy: DestinationPolicy, options: { connectTimeoutMs: number; resolve?: Resolve; keepAlive?: boolean }): Agent {
   const resolve = options.resolve ?? systemResolve;
   const connectors = new Map<string, buildConnector.connector>();
   const connectorFor = (protocol: string): buildConnector.connector => {
@@ -55,8 +55,9 @@ export function createGuardedAgent(policy: DestinationPolicy, options: { connect
     return connector;
   };
   return new Agent({
-    // A JWKS is fetched a few times an hour: no idle connection is kept.
-    pipelining: 0,
+    // A JWKS is fetched a few times an hour: no idle connection is kept. An upstream provider is
+    // asked at every login: its connections are kept (each new one is still checked at connect time).
+    pipelining: options.keepAlive ? 1 : 0,
     connect: (opts, callback) => {
       // An IP literal is never looked up, so it is checked here.
       if (isIP(opts.hostname)) {

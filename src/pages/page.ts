@@ -52,7 +52,7 @@ export function pageHeader(context: PageContext, language: 'nl' | 'en' = 'nl'): 
 }
 
 /** A page in Dutch, then English; with an error code at the bottom when it reports a failure. */
-export function renderPage(message: Message, code: string | undefined, context: PageContext): string {
+export function renderPage(message: Message, code: string | undefined, context: PageContext, detail?: string): string {
   const productEn = context.product === undefined ? '' : `<p>${productLine(context.product, 'en')}</p>`;
   return `<!doctype html>
 <html lang="nl">
@@ -64,7 +64,7 @@ ${pageHeader(context)}
 <h1>${escapeHtml(message.nl.title)}</h1>
 <p>${escapeHtml(message.nl.body)}</p>
 <section lang="en"><h2>${escapeHtml(message.en.title)}</h2>${productEn}<p>${escapeHtml(message.en.body)}</p></section>
-${code === undefined ? '' : `<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>\n`}</main>
+${detail === undefined ? '' : `<p>Melding van de inlogdienst van de school / the school login service said: <code>${escapeHtml(detail)}</code></p>\n`}${code === undefined ? '' : `<p>Foutcode / error code: <code>${escapeHtml(code)}</code></p>\n`}</main>
 </body>
 </html>
 `;

@@ -35,6 +35,9 @@ export interface RosterLookup {
   countUnmatchedLogin(school: string): Promise<void>;
 }
 
+/** A gateway without its database (some tests) has no roster: nobody is on it, and nothing is counted. */
+export const noRoster: RosterLookup = { findRosterPerson: async () => undefined, countUnmatchedLogin: async () => undefined };
+
 export interface RosterChanges {
   /** After a committed change of the school's roster: forget cached answers here, and tell every process. */
   changed(school: string): Promise<void>;

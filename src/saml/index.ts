@@ -29,9 +29,6 @@ export function createSamlServices(config: Pick<Config, 'NODE_ENV' | 'JWKS_URI_A
   };
 }
 
-/** Without the database (some tests) there is no roster: a school that requires one refuses everyone. */
-export const NO_ROSTER: AcsDeps['roster'] = { findRosterPerson: async () => undefined, countUnmatchedLogin: async () => undefined };
-
 export function registerSaml(app: FastifyInstance, deps: AcsDeps): void {
   registerSpMetadata(app, deps);
   registerSamlAcs(app, deps);

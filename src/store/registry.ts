@@ -3,7 +3,7 @@ import { objectionIndex, type ObjectionTarget, type ObjectsTo } from '../privacy
 import { defaultRemoteKeys, keySource, type KeyLookup, type RemoteKeysAt } from './jwks-source.js';
 import { GENERATE_SECRET } from './client-secrets.js';
 import { SeedError, seedProblems, type StoredClient, type StoredSeed } from './seed-file.js';
-import type { ClientReg, LicenceReg, RosterMode, SchoolLoginReg, SchoolReg, Seed, SupplierReg } from './seed-schema.js';
+import type { ClientReg, IDENTITY_CLAIMS, LicenceReg, RosterMode, SchoolLoginReg, SchoolReg, Seed, SupplierReg, UPSTREAM_CLIENT_AUTH } from './seed-schema.js';
 
 // The in-process snapshot the login path reads (docs/architecture.md): every
 // registration, ready to use, and no I/O on the hot path except a school's or
@@ -29,8 +29,21 @@ export interface SamlLogin {
   readonly attributes: { readonly given_name: string; readonly family_name: string; readonly role: string };
 }
 
+/** A school whose people log in at an upstream OpenID provider (docs/upstream-oidc.md). */
+export interface OidcLogin {
+  readonly kind: 'oidc';
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+  readonly clientAuth: (typeof UPSTREAM_CLIENT_AUTH)[number];
+  readonly scopes: readonly string[];
+  readonly identityClaim: (typeof IDENTITY_CLAIMS)[number];
+  /** Claim values the id_token must carry (a tenant, a domain). */
+  readonly require: Readonly<Record<string, string>>;
+}
+
 /** How the school's people log in: the login method's registration, ready to use (docs/school-login.md). */
-export type SchoolLogin = AssertionLogin | SamlLogin;
+export type SchoolLogin = AssertionLogin | OidcLogin | SamlLogin;
 export type LoginKind = SchoolLogin['kind'];
 
 export interface School {
@@ -45,6 +58,8 @@ export interface School {
 
 /** A school whose login method is the gateway's assertion. */
 export type AssertionSchool = School & { readonly login: AssertionLogin };
+/** A school whose people log in at an upstream OpenID provider. */
+export type OidcSchool = School & { readonly login: OidcLogin };
 
 export type Supplier = SupplierReg;
 
@@ -76,16 +91,26 @@ export function loginOf(reg: SchoolReg): SchoolLoginReg {
 }
 
 function schoolOf(reg: SchoolReg, remoteKeysAt: RemoteKeysAt): School {
-  const login = loginOf(reg);
+  const login = readyLogin(loginOf(reg), remoteKeysAt);
   const roster = reg.roster ?? (login.kind === 'assertion' ? 'none' : 'required');
-  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze(readyLogin(login, remoteKeysAt)) });
+  return Object.freeze({ id: reg.id, name: reg.name, allowLaunch: reg.allowLaunch ?? false, roster, login: Object.freeze(login) });
 }
 
+/** A login method's registration, ready to use: defaults filled in, keys at hand. */
 function readyLogin(login: SchoolLoginReg, remoteKeysAt: RemoteKeysAt): SchoolLogin {
   if (login.kind === 'saml') return samlLoginOf(login);
+  if (login.kind === 'oidc') return oidcLoginOf(login);
   const { jwks, jwksUri, ...rest } = login;
   return { ...rest, keys: keySource({ jwks, jwksUri }, remoteKeysAt)! };
 }
+
+/** An upstream OpenID login, its defaults filled in (docs/upstream-oidc.md). */
+const oidcLoginOf = ({ scopes, clientAuth, require, ...login }: Extract<SchoolLoginReg, { kind: 'oidc' }>): OidcLogin => ({
+  ...login,
+  clientAuth: clientAuth ?? 'client_secret_basic',
+  scopes: scopes ?? ['openid'],
+  require: require ?? {},
+});
 
 /** Entree's attribute names unless registered otherwise (docs/saml.md, "Attribute mapping"). */
 const samlLoginOf = ({ identityAttribute, brinAttribute, attributes, ...login }: Extract<SchoolLoginReg, { kind: 'saml' }>): SamlLogin => ({

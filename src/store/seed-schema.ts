@@ -125,8 +125,35 @@ export const samlLoginSchema = z
   })
   .refine((s) => Boolean(s.metadataUrl) !== Boolean(s.metadataXml), { message: 'give exactly one of metadataUrl or metadataXml', path: ['metadataUrl'], when: isObject });
 
+/** Which id_token claim names the person at an upstream OpenID provider (docs/upstream-oidc.md). */
+export const IDENTITY_CLAIMS = ['sub', 'oid', 'email', 'preferred_username'] as const;
+export const UPSTREAM_CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+
+// RFC 6749 section 3.3: a scope token is printable ASCII without space, quote or backslash.
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'must be a scope token');
+const claimName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be a claim name');
+const usesSecret = (auth: string | undefined) => auth !== 'private_key_jwt';
+
+/** A school whose people log in at an upstream OpenID provider, the gateway its relying party (docs/upstream-oidc.md). */
+export const oidcLoginSchema = z
+  .strictObject({
+    kind: z.literal('oidc'),
+    issuer: registeredUrl,
+    clientId: z.string().min(1).max(256),
+    clientSecret: z.string().min(1).max(512).optional(),
+    clientAuth: z.enum(UPSTREAM_CLIENT_AUTH).optional(),
+    scopes: z.array(scopeToken).min(1).max(20).refine((s) => s.includes('openid'), { message: 'must include openid' }).optional(),
+    identityClaim: z.enum(IDENTITY_CLAIMS),
+    require: z.record(claimName, z.string().min(1).max(256)).refine((r) => Object.keys(r).length <= 8, { message: 'at most 8 claims' }).optional(),
+  })
+  .refine((l) => usesSecret(l.clientAuth) === (l.clientSecret !== undefined), {
+    message: 'give clientSecret, or clientAuth "private_key_jwt" without a secret',
+    path: ['clientSecret'],
+    when: isObject,
+  });
+
 /** How a school's people log in (docs/school-login.md): one kind per school. */
-export const schoolLoginSchema = z.discriminatedUnion('kind', [assertionLoginSchema, samlLoginSchema]);
+export const schoolLoginSchema = z.discriminatedUnion('kind', [assertionLoginSchema, oidcLoginSchema, samlLoginSchema]);
 
 const schoolId = z.string().regex(SCHOOL_ID, 'must be a BRIN with an optional 2-digit location, e.g. 12AB or 12AB01');
 

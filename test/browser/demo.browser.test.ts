@@ -23,7 +23,7 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   demo = await startDemo({
     dataDir,
-    ports: { gateway: await freePort(), school: await freePort(), rekenmeester: await freePort(), taalkanjer: await freePort(), home: await freePort() },
+    ports: { gateway: await freePort(), school: await freePort(), rekenmeester: await freePort(), taalkanjer: await freePort(), home: await freePort(), upstream: await freePort() },
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -61,6 +61,20 @@ async function hostsDuring(page: Page, run: () => Promise<void>): Promise<Set<st
     page.off('request', listen);
   }
   return hosts;
+}
+
+/** Publisher B from the SSO session: the browser never visits `school` (the school's login) on the way; B's pseudonym. */
+async function loginAtBFromSession(page: Page, school: string, shotName: string): Promise<unknown> {
+  await page.goto(demo.urls.taalkanjer);
+  const hosts = await hostsDuring(page, async () => {
+    await page.click('#login');
+    await page.waitForURL(`${demo.urls.taalkanjer}/callback**`);
+  });
+  expect(hosts.has(new URL(school).host)).toBe(false);
+  await shot(page, shotName);
+  const sub = await claim(page, 'sub');
+  expect(sub).toMatch(/^[a-z2-7]{32}$/);
+  return sub;
 }
 
 describe('the demo in a real browser', () => {
@@ -107,15 +121,7 @@ describe('the demo in a real browser', () => {
   });
 
   it('publisher B: no picker and no school login (the session), another pseudonym, and the licensed first name', async () => {
-    await page.goto(demo.urls.taalkanjer);
-    const hosts = await hostsDuring(page, async () => {
-      await page.click('#login');
-      await page.waitForURL(`${demo.urls.taalkanjer}/callback**`);
-    });
-    expect([...hosts].some((h) => h === new URL(demo.urls.school).host)).toBe(false);
-    await shot(page, '06-publisher-b');
-    const sub = await claim(page, 'sub');
-    expect(sub).toMatch(/^[a-z2-7]{32}$/);
+    const sub = await loginAtBFromSession(page, demo.urls.school, '06-publisher-b');
     expect(sub).not.toBe(rekenSub);
     expect(await claim(page, 'given_name')).toBe('Sanne');
     expect(await claim(page, 'family_name')).toBeUndefined();
@@ -171,6 +177,74 @@ describe('the demo in a real browser', () => {
     await page.click('#login');
     await page.waitForURL(/\/regenboog\/login\?request=/);
     await shot(page, '12-school-login-after-logout');
+  });
+});
+
+describe('a school that logs in at its own OpenID provider, beside the assertion schools', () => {
+  let context: BrowserContext;
+  let page: Page;
+  let rekenSub: unknown;
+
+  beforeAll(async () => {
+    context = await browser.newContext({ locale: 'nl-NL' });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('publisher A: picker, the school\'s own provider, and A gets a pseudonym and roster data, no name', async () => {
+    await page.goto(demo.urls.rekenmeester);
+    await page.click('#login');
+    await page.waitForURL(/\/school\/select\?login=/);
+    await page.keyboard.type('zonnebloem');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/q=zonnebloem/);
+    await page.click('text=Kindcentrum De Zonnebloem');
+    // The school's own OpenID provider, with PKCE and the gateway's callback.
+    await page.waitForURL(`${demo.upstreamIssuer}/interaction/**`);
+    await shot(page, '20-upstream-provider-login');
+    await page.click('text=Inloggen als Fleur Smit');
+    await page.waitForURL(`${demo.urls.rekenmeester}/callback**`);
+    await shot(page, '21-upstream-publisher-a');
+    rekenSub = await claim(page, 'sub');
+    expect(rekenSub).toMatch(/^[a-z2-7]{32}$/);
+    expect(await claim(page, 'school')).toBe('99ZB');
+    // The grade comes from the roster the admin API imported, not from the provider.
+    expect(await claim(page, 'grade')).toBe(6);
+    expect(await claim(page, 'given_name')).toBeUndefined();
+  });
+
+  it('publisher B: the session, no second visit to the provider, another pseudonym and the licensed first name', async () => {
+    const sub = await loginAtBFromSession(page, demo.upstreamIssuer, '22-upstream-publisher-b');
+    expect(sub).not.toBe(rekenSub);
+    expect(await claim(page, 'school')).toBe('99ZB');
+    expect(await claim(page, 'given_name')).toBe('Fleur');
+    expect(await claim(page, 'role')).toBe('student');
+  });
+
+  it('a person the school\'s roster does not hold: the not_on_roster page, nothing for the publisher', async () => {
+    const guest = await browser.newContext({ locale: 'nl-NL' });
+    try {
+      const guestPage = await guest.newPage();
+      await guestPage.goto(demo.urls.taalkanjer);
+      await guestPage.click('#login');
+      await guestPage.waitForURL(/\/school\/select/);
+      await guestPage.click('text=Kindcentrum De Zonnebloem');
+      await guestPage.waitForURL(`${demo.upstreamIssuer}/interaction/**`);
+      const [res] = await Promise.all([
+        guestPage.waitForResponse((r) => r.url().includes('/school/oidc/callback')),
+        guestPage.click('text=Een gast'),
+      ]);
+      expect(res.status()).toBe(403);
+      expectSecurityHeaders(res);
+      await guestPage.waitForLoadState();
+      expect(await guestPage.textContent('code')).toBe('not_on_roster');
+      expect(guestPage.url().startsWith(demo.urls.gateway)).toBe(true);
+      await shot(guestPage, '23-upstream-not-on-roster');
+    } finally {
+      await guest.close();
+    }
   });
 });
 

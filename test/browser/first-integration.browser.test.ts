@@ -27,16 +27,16 @@ let browser: Browser;
 const printed = { home: '', gateway: '', admin: '', token: '', school: '', rekenmeester: '', taalkanjer: '' };
 
 /** A first port with the four after it free too (the demo takes five). */
-async function fiveFreePorts(): Promise<number> {
+async function sixFreePorts(): Promise<number> {
   const free = (port: number) => new Promise<boolean>((resolve) => {
     const probe = createServer().once('error', () => resolve(false));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
   for (;;) {
     const first = await freePort();
-    if (first > 65530) continue;
+    if (first > 65529) continue;
     let all = true;
-    for (let i = 1; i < 5 && all; i++) all = await free(first + i);
+    for (let i = 1; i < 6 && all; i++) all = await free(first + i);
     if (all) return first;
   }
 }
@@ -76,7 +76,7 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgw-first-'));
-  await startDemoProcess({ DEMO_PORT: String(await fiveFreePorts()), DATA_DIR: join(dir, 'data') });
+  await startDemoProcess({ DEMO_PORT: String(await sixFreePorts()), DATA_DIR: join(dir, 'data') });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -28,8 +28,8 @@ describe('the demo home\'s verdict', () => {
     expect(await verdictFor(undefined)).toContain('the same person');
   });
 
-  it('takes its five ports from DEMO_PORT, in order', () => {
+  it('takes its six ports from DEMO_PORT, in order', () => {
     expect(demoPorts(DEFAULT_PORTS.gateway)).toEqual(DEFAULT_PORTS);
-    expect(demoPorts(4000)).toEqual({ gateway: 4000, school: 4001, rekenmeester: 4002, taalkanjer: 4003, home: 4004 });
+    expect(demoPorts(4000)).toEqual({ gateway: 4000, school: 4001, rekenmeester: 4002, taalkanjer: 4003, home: 4004, upstream: 4005 });
   });
 });

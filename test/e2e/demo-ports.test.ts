@@ -33,7 +33,7 @@ describe('the demo on a taken port', () => {
     try {
       const run = await runDemo({ DEMO_PORT: String(port), DATA_DIR: await mkdtemp(join(tmpdir(), 'pgw-demo-port-')) });
       expect(run.code).toBe(1);
-      expect(run.err).toBe(`demo: port ${port} (gateway) on 127.0.0.1 is already in use, perhaps by another demo; start with DEMO_PORT=<first free port> (the demo takes 5 ports from it)\n`);
+      expect(run.err).toBe(`demo: port ${port} (gateway) on 127.0.0.1 is already in use, perhaps by another demo; start with DEMO_PORT=<first free port> (the demo takes 6 ports from it)\n`);
       expect(run.out).not.toContain('Demo ready');
     } finally {
       taken.close();

@@ -50,14 +50,18 @@ describe('start-up', () => {
     expect(first.code).toBe(0);
     const files = (await readdir(env.DATA_DIR)).sort();
     // The embedded database (PGlite) lives beside the keys.
-    expect(files).toEqual(['pglite', 'pseudonym-master.key', 'signing-keys.json']);
-    for (const f of ['pseudonym-master.key', 'signing-keys.json']) expect((await stat(join(env.DATA_DIR, f))).mode & 0o777).toBe(0o600);
+    expect(files).toEqual(['pglite', 'pseudonym-master.key', 'signing-keys.json', 'upstream-client-key.json']);
+    for (const f of ['pseudonym-master.key', 'signing-keys.json', 'upstream-client-key.json']) expect((await stat(join(env.DATA_DIR, f))).mode & 0o777).toBe(0o600);
     expect((await stat(join(env.DATA_DIR, 'pglite'))).mode & 0o777).toBe(0o700);
     const jwksKid = /"kid":"([^"]+)"/;
-    const before = (await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8');
+    const read = async (f: string) => (await import('node:fs')).readFileSync(join(env.DATA_DIR, f), 'utf8');
+    const before = await read('signing-keys.json');
+    // The upstream client key (docs/upstream-oidc.md): providers hold its public half, so a restart keeps it.
+    const upstreamKeyBefore = await read('upstream-client-key.json');
     const second = await runMain(env, /"msg":"gateway ready"/);
     expect(second.code).toBe(0);
-    expect((await import('node:fs')).readFileSync(join(env.DATA_DIR, 'signing-keys.json'), 'utf8').match(jwksKid)?.[1]).toBe(before.match(jwksKid)?.[1]);
+    expect((await read('signing-keys.json')).match(jwksKid)?.[1]).toBe(before.match(jwksKid)?.[1]);
+    expect(await read('upstream-client-key.json')).toBe(upstreamKeyBefore);
   }, 2 * START_LIMIT_MS + 10_000);
 
   it('refuses an invalid seed file at start, listing every problem as plain lines, format and references together', async () => {

@@ -50,6 +50,8 @@ export interface GatewayOptions {
   /** A migrated database: the seed is imported into it, the registry snapshot read from it, the admin API on. Closed with the gateway. */
   db?: Db;
   lifecycle?: Lifecycle;
+  /** A port chosen beforehand (peers that must know the gateway's URL before it starts); else a free one. */
+  port?: number;
 }
 
 /** The real app, listening on an ephemeral loopback port. */
@@ -61,7 +63,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
       done();
     },
   });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
