@@ -7,11 +7,11 @@ import { personAtSchool, type UpstreamPersonDeps } from '../login/upstream-perso
 import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import type { Kv } from '../store/kv.js';
-import type { SamlLogin, School } from '../store/registry.js';
+import type { SamlSchool } from '../store/registry.js';
 import { claimJti } from '../store/replay.js';
 import type { IdpMetadata } from './idp-metadata.js';
 import type { IdpSource } from './idp-source.js';
-import { pickSchool, schoolsOfIdp, upstreamIdentity } from './saml-person.js';
+import { pickSchool, upstreamIdentity } from './saml-person.js';
 import { MAX_RESPONSE_BYTES, screenResponse, type ScreenedResponse } from './screen-response.js';
 import { ACS_PATH, loginIdOf } from './sp.js';
 import type { SpKeys } from './sp-keys.js';
@@ -36,7 +36,6 @@ import { verifyResponse, type VerifiedSaml } from './verify-response.js';
 // 413 upstream_invalid.
 const BODY_LIMIT = Math.ceil(((MAX_RESPONSE_BYTES * 4) / 3) * 1.5) + 4096;
 
-type SamlSchool = School & { login: SamlLogin };
 
 export interface AcsDeps extends JourneyDeps {
   readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take'>;
@@ -91,10 +90,10 @@ function askedSchool(deps: AcsDeps, pending: PendingLogin): SamlSchool {
 
 /** An unsolicited response names its identity provider in its Issuer; the BRIN then picks the school, whose launch setting decides. */
 function unsolicitedSchool(deps: AcsDeps, screened: ScreenedResponse): SamlSchool {
-  const schools = screened.issuer === undefined ? [] : schoolsOfIdp(deps.registry(), screened.issuer);
+  const schools = (screened.issuer === undefined ? undefined : deps.registry().schoolsBySamlIdp.get(screened.issuer)) ?? [];
   // Only an identity provider with a school that turned school-started launch on may send one.
   if (!schools.some((s) => s.allowLaunch)) throw invalid('saml_unsolicited');
-  return schools[0] as SamlSchool;
+  return schools[0]!;
 }
 
 const verify = async (deps: AcsDeps, screened: ScreenedResponse, idp: IdpMetadata, pending: PendingLogin | undefined): Promise<VerifiedSaml> =>

@@ -1,7 +1,7 @@
 import { PageError } from '../errors.js';
 import type { UpstreamIdentity } from '../login/upstream-person.js';
 import type { Pupil } from '../release/pupil.js';
-import type { Registry, SamlLogin, School } from '../store/registry.js';
+import type { Registry, SamlLogin, SamlSchool } from '../store/registry.js';
 import type { VerifiedSaml } from './verify-response.js';
 
 // From a verified assertion to the school and the upstream identity
@@ -30,29 +30,13 @@ function singleValue(verified: VerifiedSaml, name: string, reason: string): stri
   return values[0];
 }
 
-const schoolsByIdp = new WeakMap<Registry, Map<string, School[]>>();
-
-/** The schools registered with one identity provider: the BRINs it may assert. */
-export function schoolsOfIdp(registry: Registry, entityId: string): readonly School[] {
-  let index = schoolsByIdp.get(registry);
-  if (!index) {
-    index = new Map();
-    for (const school of registry.schools.values()) {
-      if (school.login.kind !== 'saml') continue;
-      index.set(school.login.entityId, [...(index.get(school.login.entityId) ?? []), school]);
-    }
-    schoolsByIdp.set(registry, index);
-  }
-  return index.get(entityId) ?? [];
-}
-
 /**
  * The school the assertion speaks for: the one of this identity provider whose
  * id is the asserted BRIN (a hub serves many), or, without a BRIN, the
  * identity provider's only school. Anything else is `wrong_tenant`.
  */
-export function pickSchool(registry: Registry, asked: School & { login: SamlLogin }, verified: VerifiedSaml): School & { login: SamlLogin } {
-  const schools = schoolsOfIdp(registry, asked.login.entityId) as (School & { login: SamlLogin })[];
+export function pickSchool(registry: Pick<Registry, 'schoolsBySamlIdp'>, asked: SamlSchool, verified: VerifiedSaml): SamlSchool {
+  const schools = registry.schoolsBySamlIdp.get(asked.login.entityId) ?? [];
   const brin = singleValue(verified, asked.login.brinAttribute, 'saml_brin_ambiguous');
   const school = brin === undefined ? (schools.length === 1 ? schools[0] : undefined) : schools.find((s) => s.id === brin.trim().toUpperCase());
   if (!school) throw new PageError('wrong_tenant', 403, 'The school login vouched for a school it may not speak for', 'saml_brin_not_allowed');

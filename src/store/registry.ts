@@ -58,6 +58,9 @@ export interface School {
 
 /** A school whose login method is the gateway's assertion. */
 export type AssertionSchool = School & { readonly login: AssertionLogin };
+
+/** A school whose login method is SAML 2.0. */
+export type SamlSchool = School & { readonly login: SamlLogin };
 /** A school whose people log in at an upstream OpenID provider. */
 export type OidcSchool = School & { readonly login: OidcLogin };
 
@@ -75,6 +78,8 @@ export interface Registry {
   readonly schools: ReadonlyMap<string, School>;
   /** Schools whose login is an assertion, by the issuer that signs it (schools may share one). */
   readonly schoolsByIssuer: ReadonlyMap<string, readonly AssertionSchool[]>;
+  /** Schools whose login is SAML, by their identity provider's entity id: the BRINs that provider may assert. */
+  readonly schoolsBySamlIdp: ReadonlyMap<string, readonly SamlSchool[]>;
   readonly suppliers: ReadonlyMap<string, Supplier>;
   readonly clients: ReadonlyMap<string, Client>;
   licencesFor(school: string, clientId: string): readonly Licence[];
@@ -129,6 +134,7 @@ function clientOf({ jwks, jwksUri, clientSecret, secretHash, ...reg }: StoredCli
 }
 
 const isAssertionSchool = (school: School): school is AssertionSchool => school.login.kind === 'assertion';
+const isSamlSchool = (school: School): school is SamlSchool => school.login.kind === 'saml';
 
 const groupBy = <T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> => {
   const groups = new Map<string, T[]>();
@@ -149,6 +155,7 @@ export function buildRegistry(
   return Object.freeze({
     schools,
     schoolsByIssuer: groupBy([...schools.values()].filter(isAssertionSchool), (s) => s.login.issuer),
+    schoolsBySamlIdp: groupBy([...schools.values()].filter(isSamlSchool), (s) => s.login.entityId),
     suppliers: new Map(seed.suppliers.map((s) => [s.id, Object.freeze(s)])),
     clients: new Map((seed.clients as StoredClient[]).map((c) => [c.clientId, clientOf(c, remoteKeysAt)])),
     licencesFor: (school: string, clientId: string) => licences.get(`${school}\0${clientId}`) ?? [],

@@ -145,14 +145,14 @@ function checkRequiredClaims(login: OidcLogin, claims: client.IDToken): void {
 function identityOf(login: OidcLogin, claims: client.IDToken) {
   const identifier = claims[login.identityClaim];
   if (typeof identifier !== 'string' || identifier.length === 0) throw invalid(`identity claim ${login.identityClaim} missing`);
-  const text = (name: string) => (typeof claims[name] === 'string' && (claims[name]).length <= 200 ? (claims[name]) : undefined);
-  return {
-    identifier,
-    kind: login.identityClaim,
-    // A person not taken from the roster is a pupil (docs/upstream-oidc.md, "Without a roster").
-    role: 'student' as const,
-    attributes: Object.fromEntries((['given_name', 'family_name'] as const).flatMap((name) => (text(name) === undefined ? [] : [[name, text(name)!]]))),
-  };
+  // Names the id_token carries, kept only as short strings.
+  const attributes: { given_name?: string; family_name?: string } = {};
+  for (const name of ['given_name', 'family_name'] as const) {
+    const value = claims[name];
+    if (typeof value === 'string' && value.length <= 200) attributes[name] = value;
+  }
+  // A person not taken from the roster is a pupil (docs/upstream-oidc.md, "Without a roster").
+  return { identifier, kind: login.identityClaim, role: 'student' as const, attributes };
 }
 
 function arrivalOf(pupil: Pupil, claims: client.IDToken, request: FastifyRequest): Arrival {
