@@ -69,7 +69,9 @@ export function screenResponse(base64: string | undefined): ScreenedResponse {
   if (root?.uri !== SAML_PROTOCOL || root.local !== 'Response') throw invalid('saml_not_a_response');
   // The identity provider said no (the person cancelled, or may not use the service): named, never trusted further.
   if (assertions === 0 && status !== undefined && status !== SUCCESS) {
-    throw new PageError('upstream_denied', 403, 'The school login refused the login', `saml_status_${status.split(':').at(-1)}`);
+    // The status is unsigned input: only a status code's name reaches the log line.
+    const name = status.split(':').at(-1)!;
+    throw new PageError('upstream_denied', 403, 'The school login refused the login', `saml_status_${/^[A-Za-z]{1,40}$/.test(name) ? name : 'other'}`);
   }
   // One assertion only: a second one (signature wrapping) is refused before any signature is read.
   if (assertions !== 1) throw invalid('saml_assertion_count');

@@ -273,6 +273,17 @@ export function defineSamlSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => P
       expect(text).toContain('You are logging in to Rekenapp by Uitgever A.');
     });
 
+    /** A response that carries only a status, as an identity provider that said no sends it. */
+    const statusOnly = (r: { id: string }, value: string) => b64('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"'
+      + ` ID="_status-only" Version="2.0" IssueInstant="${new Date().toISOString()}" InResponseTo="${r.id}"><saml:Issuer>${hub.entityId}</saml:Issuer>`
+      + `<samlp:Status><samlp:StatusCode Value="${value}"/></samlp:Status></samlp:Response>`);
+
+    it('an identity provider that said no: upstream_denied 403, its status code named in the log', () =>
+      refused(async (r) => statusOnly(r, 'urn:oasis:names:tc:SAML:2.0:status:Responder'), 'upstream_denied', 'saml_status_Responder', 403));
+
+    it('a status value that is no status code reaches the log as "other", never as sent', () =>
+      refused(async (r) => statusOnly(r, 'urn:x:lln-1234 Sanne de Vries'), 'upstream_denied', 'saml_status_other', 403));
+
     it('an unsigned response and assertion', () => refused(async (r) => hub.response(pupil(), options(r, { signAssertion: false })), 'upstream_invalid', 'saml_signature'));
 
     it('a signed response around an unsigned assertion', () => refused(async (r) => hub.response(pupil(), options(r, { signAssertion: false, signResponse: true })), 'upstream_invalid', 'saml_signature'));
