@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { PageError } from '../errors.js';
 import { mediaType, readCapped } from '../outbound/fetch-jwks.js';
+import { refreshed } from '../outbound/refreshed.js';
 import type { SamlLogin } from '../store/registry.js';
 import { readIdpMetadata, type IdpMetadata } from './idp-metadata.js';
 
@@ -9,10 +10,11 @@ import { readIdpMetadata, type IdpMetadata } from './idp-metadata.js';
 // "Metadata"): inline XML is read once per registration; a metadataUrl is
 // fetched through the gateway's guarded outbound agent (destination policy,
 // connect timeout), at most METADATA.maxBytes within METADATA.timeoutMs, no
-// redirect followed, and kept METADATA.refreshMs. A failed refresh keeps the
-// metadata fetched before for up to METADATA.maxStaleMs (an identity
-// provider's certificate does not change by the minute) and is retried after
-// METADATA.retryMs; with nothing usable the login is `upstream_unavailable`.
+// redirect followed, and kept METADATA.refreshMs (src/outbound/refreshed.ts).
+// A failed fetch keeps the metadata fetched before for up to
+// METADATA.maxStaleMs (an identity provider's certificate does not change by
+// the minute) and is not repeated for METADATA.retryMs; with nothing usable
+// the login is `upstream_unavailable`.
 
 export const METADATA = { maxBytes: 1024 * 1024, timeoutMs: 5_000, refreshMs: 3_600_000, retryMs: 60_000, maxStaleMs: 86_400_000 };
 const MEDIA_TYPES = new Set(['application/samlmetadata+xml', 'application/xml', 'text/xml']);
@@ -21,32 +23,20 @@ export interface IdpSource {
   metadataOf(login: SamlLogin): Promise<IdpMetadata>;
 }
 
-interface Cached {
-  metadata?: IdpMetadata;
-  fetchedAt: number;
-  triedAt: number;
-  pending?: Promise<IdpMetadata>;
-}
-
 export function idpSource(deps: { dispatcher: Dispatcher; clock: Clock; onFetchError?: (url: string, err: unknown) => void }): IdpSource {
   const inline = new WeakMap<SamlLogin, IdpMetadata>();
-  const byUrl = new Map<string, Cached>();
+  const byUrl = new Map<string, { get(): Promise<IdpMetadata> }>();
+  const now = () => deps.clock.now();
+  const policy = { maxAgeMs: METADATA.refreshMs, retryMs: METADATA.retryMs, maxStaleMs: METADATA.maxStaleMs };
 
-  async function fetchOnce(login: SamlLogin & { metadataUrl: string }, cached: Cached): Promise<IdpMetadata> {
-    cached.triedAt = deps.clock.now();
+  const fetched = (url: string, entityId: string) => refreshed(policy, now, async () => {
     try {
-      const metadata = readIdpMetadata(await fetchMetadata(login.metadataUrl, deps.dispatcher), login.entityId);
-      Object.assign(cached, { metadata, fetchedAt: deps.clock.now() });
-      return metadata;
+      return readIdpMetadata(await fetchMetadata(url, deps.dispatcher), entityId);
     } catch (err) {
-      deps.onFetchError?.(login.metadataUrl, err);
-      const now = deps.clock.now();
-      if (cached.metadata && now < cached.fetchedAt + METADATA.maxStaleMs) return cached.metadata;
-      throw new PageError('upstream_unavailable', 503, 'The school login is unavailable', 'saml_metadata_unavailable');
-    } finally {
-      delete cached.pending;
+      deps.onFetchError?.(url, err);
+      throw err;
     }
-  }
+  });
 
   return {
     async metadataOf(login) {
@@ -55,15 +45,15 @@ export function idpSource(deps: { dispatcher: Dispatcher; clock: Clock; onFetchE
         if (!metadata) inline.set(login, (metadata = readIdpMetadata(login.metadataXml, login.entityId)));
         return metadata;
       }
-      const key = `${login.entityId}\0${login.metadataUrl!}`;
-      let cached = byUrl.get(key);
-      if (!cached) byUrl.set(key, (cached = { fetchedAt: 0, triedAt: -Infinity }));
-      const now = deps.clock.now();
-      const fresh = cached.metadata && now < cached.fetchedAt + METADATA.refreshMs;
-      const resting = now < cached.triedAt + METADATA.retryMs;
-      if (cached.metadata && (fresh || resting)) return cached.metadata;
-      cached.pending ??= fetchOnce(login as SamlLogin & { metadataUrl: string }, cached);
-      return cached.pending;
+      const url = login.metadataUrl!;
+      const key = `${login.entityId}\0${url}`;
+      let source = byUrl.get(key);
+      if (!source) byUrl.set(key, (source = fetched(url, login.entityId)));
+      try {
+        return await source.get();
+      } catch {
+        throw new PageError('upstream_unavailable', 503, 'The school login is unavailable', 'saml_metadata_unavailable');
+      }
     },
   };
 }

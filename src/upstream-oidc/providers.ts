@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import * as client from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import { destinationPolicy } from '../outbound/destination-policy.js';
+import { refreshed } from '../outbound/refreshed.js';
 import { createGuardedAgent, type Resolve } from '../outbound/guarded-agent.js';
 import type { OidcLogin } from '../store/registry.js';
 import type { UpstreamClientKey } from './client-key.js';
@@ -9,7 +10,8 @@ import type { UpstreamClientKey } from './client-key.js';
 // The gateway as relying party of the schools' upstream OpenID providers
 // (docs/upstream-oidc.md). openid-client does the protocol; this module keeps
 // one openid-client Configuration per registration: the provider's metadata
-// from discovery, kept METADATA_MAX_AGE_MS and then discovered again (the
+// from discovery, kept UPSTREAM_METADATA.maxAgeMs and then discovered again
+// (src/outbound/refreshed.ts; the
 // provider's keys are cached inside it by openid-client: at most 300 s, and
 // refetched on an unknown kid at most once a minute). Every request to a
 // provider goes through the outbound destination policy (src/outbound/) and
@@ -21,6 +23,9 @@ export const UPSTREAM_METADATA = {
   /** After a failed discovery the provider is not asked again for this long: logins fail at once. */
   failedCooldownMs: 5_000,
 };
+
+// A provider that was known keeps serving its last metadata while it fails.
+const POLICY = { maxAgeMs: UPSTREAM_METADATA.maxAgeMs, retryMs: UPSTREAM_METADATA.failedCooldownMs, maxStaleMs: Infinity };
 
 export class UpstreamUnavailableError extends Error {
   constructor(reason: string, options?: ErrorOptions) {
@@ -46,12 +51,6 @@ export interface UpstreamProviders {
   configFor(login: OidcLogin): Promise<client.Configuration>;
 }
 
-interface Entry {
-  readonly config?: client.Configuration;
-  readonly at: number;
-  readonly loading?: Promise<client.Configuration>;
-}
-
 export function upstreamProviders(options: UpstreamProvidersOptions): UpstreamProviders {
   const now = options.now ?? (() => Date.now());
   const agent = createGuardedAgent(destinationPolicy(options.production, options.allow), {
@@ -61,7 +60,7 @@ export function upstreamProviders(options: UpstreamProvidersOptions): UpstreamPr
   });
   // undici's own fetch, so the guarded agent is the one the request uses.
   const boundedFetch: client.CustomFetch = (url, init) => undiciFetch(url, { ...init, dispatcher: agent } as Parameters<typeof undiciFetch>[1]);
-  const entries = new LRUCache<string, Entry>({ max: 10_000 });
+  const sources = new LRUCache<string, { get(): Promise<client.Configuration> }>({ max: 10_000 });
 
   async function clientAuth(login: OidcLogin): Promise<client.ClientAuth> {
     switch (login.clientAuth) {
@@ -97,30 +96,9 @@ export function upstreamProviders(options: UpstreamProvidersOptions): UpstreamPr
   return {
     configFor(login) {
       const key = JSON.stringify([login.issuer, login.clientId, login.clientAuth, login.clientSecret ?? '']);
-      const entry = entries.get(key);
-      if (entry?.loading) return entry.loading;
-      if (entry?.config && now() - entry.at < UPSTREAM_METADATA.maxAgeMs) return Promise.resolve(entry.config);
-      if (entry && !entry.config && now() - entry.at < UPSTREAM_METADATA.failedCooldownMs) {
-        return Promise.reject(new UpstreamUnavailableError('discovery failed recently'));
-      }
-      // One discovery at a time per registration; callers arriving meanwhile share it.
-      const loading = discover(login).then(
-        (config) => {
-          entries.set(key, { config, at: now() });
-          return config;
-        },
-        (err: unknown) => {
-          // A provider that was known keeps serving its last metadata until it answers again.
-          if (entry?.config) {
-            entries.set(key, { config: entry.config, at: now() - UPSTREAM_METADATA.maxAgeMs + UPSTREAM_METADATA.failedCooldownMs });
-            return entry.config;
-          }
-          entries.set(key, { at: now() });
-          throw err;
-        },
-      );
-      entries.set(key, { ...(entry?.config ? { config: entry.config } : {}), at: entry?.at ?? now(), loading });
-      return loading;
+      let source = sources.get(key);
+      if (!source) sources.set(key, (source = refreshed(POLICY, now, () => discover(login))));
+      return source.get();
     },
   };
 }
