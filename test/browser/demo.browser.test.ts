@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../../demo/start.js';
 import { freePort } from '../helpers/net.js';
 
@@ -37,6 +37,16 @@ afterAll(async () => {
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+/** On a failed test: where the page was and what it showed (a screenshot named after the test), for CI's artifacts. */
+function keepEvidenceOfFailure(current: () => Page | undefined): void {
+  afterEach(async ({ task }) => {
+    const page = current();
+    if (task.result?.state !== 'fail' || !page || page.isClosed()) return;
+    console.error(`failed at ${page.url()}`);
+    await shot(page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+  });
+}
 const claim = async (page: Page, name: string) => {
   const el = page.locator(`code[data-claim="${name}"]`);
   return (await el.count()) ? (JSON.parse((await el.textContent())!) as unknown) : undefined;
@@ -63,6 +73,18 @@ async function hostsDuring(page: Page, run: () => Promise<void>): Promise<Set<st
   return hosts;
 }
 
+/**
+ * Keyboard only, on the picker: the search field has focus (autofocus, which Chromium applies
+ * at a rendering step after the load event, so the test waits for it instead of racing it),
+ * type, Enter, and the results for the query.
+ */
+async function searchPicker(page: Page, query: string): Promise<void> {
+  await page.waitForSelector('#q:focus');
+  await page.keyboard.type(query);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`q=${query}`));
+}
+
 /** Publisher B from the SSO session: the browser never visits `school` (the school's login) on the way; B's pseudonym. */
 async function loginAtBFromSession(page: Page, school: string, shotName: string): Promise<unknown> {
   await page.goto(demo.urls.taalkanjer);
@@ -82,6 +104,7 @@ describe('the demo in a real browser', () => {
   let page: Page;
   let rekenSub: unknown;
 
+  keepEvidenceOfFailure(() => page);
   beforeAll(async () => {
     context = await browser.newContext({ locale: 'nl-NL' });
     page = await context.newPage();
@@ -100,9 +123,7 @@ describe('the demo in a real browser', () => {
     await expect.poll(() => page.textContent('h1')).toBe('Kies je school');
     await shot(page, '02-picker');
     // Keyboard only: the search field has focus, type, Enter, Tab to the first result, Enter.
-    await page.keyboard.type('regenboog');
-    await page.keyboard.press('Enter');
-    await page.waitForURL(/q=regenboog/);
+    await searchPicker(page, 'regenboog');
     expect(await page.textContent('#status')).toContain('1 school gevonden');
     await shot(page, '03-picker-search');
     await page.focus('ul.schools a');
@@ -185,6 +206,7 @@ describe('a school that logs in at its own OpenID provider, beside the assertion
   let page: Page;
   let rekenSub: unknown;
 
+  keepEvidenceOfFailure(() => page);
   beforeAll(async () => {
     context = await browser.newContext({ locale: 'nl-NL' });
     page = await context.newPage();
@@ -197,9 +219,7 @@ describe('a school that logs in at its own OpenID provider, beside the assertion
     await page.goto(demo.urls.rekenmeester);
     await page.click('#login');
     await page.waitForURL(/\/school\/select\?login=/);
-    await page.keyboard.type('zonnebloem');
-    await page.keyboard.press('Enter');
-    await page.waitForURL(/q=zonnebloem/);
+    await searchPicker(page, 'zonnebloem');
     await page.click('text=Kindcentrum De Zonnebloem');
     // The school's own OpenID provider, with PKCE and the gateway's callback.
     await page.waitForURL(`${demo.upstreamIssuer}/interaction/**`);
@@ -252,6 +272,7 @@ describe('error pages in a real browser', () => {
   let context: BrowserContext;
   let page: Page;
 
+  keepEvidenceOfFailure(() => page);
   beforeAll(async () => {
     context = await browser.newContext({ locale: 'nl-NL' });
     page = await context.newPage();
@@ -321,9 +342,7 @@ describe('the demo SAML school', () => {
       await page.goto(demo.urls.rekenmeester);
       await page.click('#login');
       await page.waitForURL(/\/school\/select\?login=/);
-      await page.keyboard.type('vuurtoren');
-      await page.keyboard.press('Enter');
-      await page.waitForURL(/q=vuurtoren/);
+      await searchPicker(page, 'vuurtoren');
       await page.click('ul.schools a');
       // The gateway's AuthnRequest, HTTP-Redirect binding, at the school's identity provider.
       await page.waitForURL(/\/saml\/sso\?SAMLRequest=/);
