@@ -6,9 +6,10 @@
 //   school assertion, verify the client assertion, sign the id_token);
 // - the PKCE S256 check;
 // - the same Redis traffic as the gateway's login, with the gateway's own
-//   ioredis options: 8 commands in 6 round trips (pending login; assertion
-//   jti with the take of the pending login; code with the SSO session; client
-//   assertion jti; code redemption; access token).
+//   client, options and single-use step (src/store/kv.ts): one round trip per
+//   request, three per login (park the pending login; claim the assertion jti,
+//   take the pending login and write code and SSO session; claim the client
+//   assertion jti, redeem the code and record the access token).
 // Left out on purpose, since each is work the gateway does on top: input
 // validation and claim checks, sealing and key hashing, pseudonyms, licences,
 // objections and the ledger, rate limits, sessions read back, metrics and logs.
@@ -21,7 +22,7 @@ import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, ve
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient } from '../../src/store/redis-kv.js';
+import { createClient, RedisKv } from '../../src/store/redis-kv.js';
 
 const publicKeyFrom = (name: string): KeyObject => {
   const jwk = process.env[name];
@@ -33,6 +34,7 @@ const clientKey = publicKeyFrom('FLOOR_CLIENT_JWK');
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 // The gateway's own client factory and options (auto-pipelining, timeouts), under a prefix of its own.
 const redis = createClient({ kind: 'url', url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, { keyPrefix: 'pgw-floor:' });
+const kv = new RedisKv(redis);
 
 type Claims = Record<string, string>;
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -77,26 +79,33 @@ async function authorize(issuer: string, query: URLSearchParams, res: ServerResp
 
 async function assertion(issuer: string, form: URLSearchParams, res: ServerResponse): Promise<void> {
   const claims = verifyJws(form.get('assertion'), schoolKey);
-  const [fresh, raw] = await Promise.all([redis.set(`ajti:${claims.jti}`, '1', 'PX', 360_000, 'NX'), redis.getdel(`txn:${claims.nonce}`)]);
-  if (fresh !== 'OK' || raw === null) throw new Error('replayed or unknown');
-  const pending = JSON.parse(raw) as Pending;
   const code = randomToken();
-  await Promise.all([
-    redis.set(`code:${code}`, JSON.stringify({ ...pending, sub: claims.sub }), 'PX', 60_000),
-    redis.set(`sess:${randomToken()}`, JSON.stringify({ sub: claims.sub, school: claims.school }), 'PX', 3_600_000),
-  ]);
+  const step = await kv.step({
+    claim: { key: `ajti:${claims.jti}`, ttlMs: 360_000 },
+    take: { key: `txn:${claims.nonce}` },
+    put: [
+      { key: `code:${code}`, value: `${JSON.stringify({ sub: claims.sub })}~`, ttlMs: 60_000, appendTaken: true },
+      { key: `sess:${randomToken()}`, value: JSON.stringify({ sub: claims.sub, school: claims.school }), ttlMs: 3_600_000 },
+    ],
+  });
+  if (!step.fresh || step.taken === null) throw new Error('replayed or unknown');
+  const pending = JSON.parse(step.taken) as Pending;
   redirect(res, `${pending.redirectUri}?${new URLSearchParams({ code, state: pending.state, iss: issuer }).toString()}`);
 }
 
 async function token(issuer: string, form: URLSearchParams, res: ServerResponse): Promise<void> {
   const client = verifyJws(form.get('client_assertion'), clientKey);
-  if ((await redis.set(`cjti:${client.jti}`, '1', 'PX', 360_000, 'NX')) !== 'OK') throw new Error('client assertion replayed');
   const accessToken = randomToken();
-  const raw = await redis.set(`code:${form.get('code')}`, `redeemed:${accessToken}`, 'PX', 600_000, 'XX', 'GET');
-  if (raw === null) throw new Error('unknown code');
-  const grant = JSON.parse(raw) as Pending & { sub: string };
+  const step = await kv.step({
+    claim: { key: `cjti:${client.jti}`, ttlMs: 360_000 },
+    take: { key: `code:${form.get('code')}`, leave: { value: `redeemed:${accessToken}`, ttlMs: 600_000, usedPrefix: 'redeemed:' } },
+    put: [{ key: `at:${accessToken}`, value: '~', ttlMs: 300_000, appendTaken: true }],
+  });
+  if (!step.fresh) throw new Error('client assertion replayed');
+  if (!step.written || step.taken === null) throw new Error('unknown code');
+  const cut = step.taken.indexOf('~');
+  const grant = { ...(JSON.parse(step.taken.slice(0, cut)) as { sub: string }), ...(JSON.parse(step.taken.slice(cut + 1)) as Pending) };
   if (createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url') !== grant.challenge) throw new Error('pkce');
-  await redis.set(`at:${accessToken}`, JSON.stringify({ sub: grant.sub }), 'PX', 300_000, 'NX');
   const now = epoch();
   const idToken = signJws({ kid: 'floor' }, { iss: issuer, aud: grant.clientId, sub: grant.sub, nonce: grant.nonce, iat: now, exp: now + 300, auth_time: now });
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });

@@ -7,6 +7,8 @@ export interface KeySchedule {
   readonly root: Buffer;
   readonly cache: Buffer;
   readonly ref: Buffer;
+  /** Seals the client a pending login is for into its login id (src/login/login-id.ts). */
+  readonly login: Buffer;
   supplier(supplierId: string, version: number): Buffer;
   /** The school's roster keys: info `pgw/roster/seal/{schoolId}` (AES-256-GCM) and `pgw/roster/lookup/{schoolId}` (HMAC). */
   roster(schoolId: string): RosterKeys;
@@ -31,6 +33,7 @@ export function createKeySchedule(master: Uint8Array): KeySchedule {
     root: deriveKey(master, 'pgw/root'),
     cache: deriveKey(master, 'pgw/cache'),
     ref: deriveKey(master, 'pgw/ref'),
+    login: deriveKey(master, 'pgw/login'),
     supplier(supplierId: string, version: number): Buffer {
       const info = `pgw/supplier/v${version}/${supplierId}`;
       let key = supplierKeys.get(info);

@@ -52,21 +52,38 @@ export function constantEqual(a: string | Buffer, b: string | Buffer): boolean {
 const sealKey = (token: string): Buffer => sha256(`pgw/seal\0${token}`);
 
 export function seal(token: string, value: unknown): string {
-  const iv = randomBytesPooled(12);
-  const cipher = createCipheriv('aes-256-gcm', sealKey(token), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return `s1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+  return `s1.${encrypt(sealKey(token), Buffer.from(JSON.stringify(value), 'utf8')).toString('base64url')}`;
 }
 
 /** The sealed value, or undefined when it is not a sealed value for this token. */
 export function unseal<T>(token: string, sealed: string): T | undefined {
   if (!sealed.startsWith('s1.')) return undefined;
-  const raw = Buffer.from(sealed.slice(3), 'base64url');
-  if (raw.length < 29) return undefined;
+  const plain = decrypt(sealKey(token), Buffer.from(sealed.slice(3), 'base64url'));
+  if (plain === undefined) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', sealKey(token), raw.subarray(0, 12));
+    return JSON.parse(plain.toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** AES-256-GCM under `key`, bound to `aad`: iv (12 bytes), tag (16), ciphertext. */
+export function encrypt(key: Buffer, plain: Buffer, aad?: Buffer): Buffer {
+  const iv = randomBytesPooled(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  if (aad) cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+/** What encrypt() sealed under `key` and `aad`; undefined when it was not (wrong key, altered, too short). */
+export function decrypt(key: Buffer, raw: Buffer, aad?: Buffer): Buffer | undefined {
+  if (raw.length < 28) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    if (aad) decipher.setAAD(aad);
     decipher.setAuthTag(raw.subarray(12, 28));
-    return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as T;
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
   } catch {
     return undefined;
   }

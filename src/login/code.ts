@@ -1,7 +1,8 @@
 import type { ReleasedClaims } from '../release/claims.js';
-import type { Kv } from '../store/kv.js';
+import type { Kv, SingleUseStep, StepResult } from '../store/kv.js';
 import { kvKey } from '../store/kv-keys.js';
 import { randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
+import type { AuthorizationRequest, PendingLogin } from './pending.js';
 
 // The authorization code: where a login ends (src/login/journey.ts writes it)
 // and /token begins (src/oidc/token.ts redeems it).
@@ -21,19 +22,66 @@ export interface Grant {
   readonly expiresAt: number;
 }
 
+/** What the login decided: the grant less what the client's authorization request holds. */
+export type GrantRelease = Omit<Grant, 'redirectUri' | 'codeChallenge' | 'nonce'>;
+
 /** Codes live 60 s (docs/openid-connect.md, "Lifetimes"). */
 export const CODE_TTL_MS = 60_000;
 /** How long a redeemed code is remembered, so a replay can revoke what it issued (>= access token life). */
 const REDEEMED_MARKER_TTL_MS = 10 * 60_000;
 const REDEEMED = 'redeemed:';
 
+// A code's record (docs/redis-keys.md), sealed under the code: the release and the client's request;
+// or, when the code is written in the same step that takes the pending login (an assertion's answer),
+// the release and the login id, followed after `~` by the pending login as it was parked (sealed under
+// the login id, which the code's record holds).
+interface CodeRecord {
+  readonly release: GrantRelease;
+  readonly authz?: AuthorizationRequest;
+  readonly loginId?: string;
+}
+const AFTER = '~';
+
 const codeKey = (code: string) => kvKey('code', tokenHash(code));
 
-/** Store the grant sealed under the new code; only the code's bearer can read it back. */
-export async function issueCode(kv: Pick<Kv, 'set'>, grant: Grant): Promise<string> {
+/** A new code for a release and the client's request, and its record to write. */
+export function newCode(release: GrantRelease, authz: AuthorizationRequest): { code: string; key: string; value: string } {
   const code = randomToken();
-  await kv.set(codeKey(code), seal(code, grant), CODE_TTL_MS);
+  return { code, key: codeKey(code), value: seal(code, { release, authz } satisfies CodeRecord) };
+}
+
+/**
+ * A new code whose record is completed by the step that takes the pending login `loginId` names:
+ * a put of that step (src/store/kv.ts), the pending login appended as it is taken.
+ */
+export function newCodeForPending(release: GrantRelease, loginId: string): { code: string; put: SingleUseStep['put'][number] } {
+  const code = randomToken();
+  return { code, put: { key: codeKey(code), value: seal(code, { release, loginId } satisfies CodeRecord) + AFTER, ttlMs: CODE_TTL_MS, appendTaken: true } };
+}
+
+/** Store the grant sealed under the new code; only the code's bearer can read it back. */
+export async function issueCode(kv: Pick<Kv, 'set'>, release: GrantRelease, authz: AuthorizationRequest): Promise<string> {
+  const { code, key, value } = newCode(release, authz);
+  await kv.set(key, value, CODE_TTL_MS);
   return code;
+}
+
+/** The grant a code's record holds; undefined when the record is not one for this code. */
+export function readGrant(code: string, record: string): Grant | undefined {
+  const cut = record.indexOf(AFTER);
+  const stored = unseal<CodeRecord | Grant>(code, cut < 0 ? record : record.slice(0, cut));
+  if (!stored) return undefined;
+  // A record written before a code's record held the release apart (the grant itself): codes live 60 s, so
+  // this reads only those still in flight across the upgrade.
+  if (!('release' in stored)) return 'redirectUri' in stored ? stored : undefined;
+  const authz = stored.authz ?? (stored.loginId === undefined || cut < 0 ? undefined : unseal<PendingLogin>(stored.loginId, record.slice(cut + 1))?.authz);
+  if (!authz) return undefined;
+  return {
+    ...stored.release,
+    redirectUri: authz.redirectUri,
+    codeChallenge: authz.codeChallenge,
+    ...(authz.nonce === undefined ? {} : { nonce: authz.nonce }),
+  };
 }
 
 /**
@@ -43,9 +91,9 @@ export async function issueCode(kv: Pick<Kv, 'set'>, grant: Grant): Promise<stri
  */
 export async function isLiveCodeOf(kv: Pick<Kv, 'get'>, code: string, clientId: string, now: number): Promise<boolean> {
   if (code.length === 0 || code.length > 256) return false;
-  const sealed = await kv.get(codeKey(code));
-  if (sealed === null || sealed.startsWith(REDEEMED)) return false;
-  const grant = unseal<Grant>(code, sealed);
+  const record = await kv.get(codeKey(code));
+  if (record === null || record.startsWith(REDEEMED)) return false;
+  const grant = readGrant(code, record);
   return grant?.clientId === clientId && now <= grant.expiresAt;
 }
 
@@ -55,16 +103,21 @@ export type Redemption =
   | { readonly outcome: 'unknown' };
 
 /**
- * Redeem a code in one atomic step (SET XX GET): the code's record is replaced
- * by a marker naming the access token this redemption will issue. Of
+ * The take of a code's redemption, for the step at /token: the code's record is
+ * replaced by a marker naming the access token this redemption issues. Of
  * concurrent redemptions exactly one sees the grant; the others, and any later
  * one, see the marker and learn which access token to revoke (RFC 6749
  * section 4.1.2, ASVS 10.4.2).
  */
-export async function redeemCode(kv: Pick<Kv, 'swap'>, code: string, accessTokenHash: string): Promise<Redemption> {
-  const previous = await kv.swap(codeKey(code), `${REDEEMED}${accessTokenHash}`, REDEEMED_MARKER_TTL_MS);
-  if (previous === null) return { outcome: 'unknown' };
-  if (previous.startsWith(REDEEMED)) return { outcome: 'replayed', firstAccessTokenHash: previous.slice(REDEEMED.length) };
-  const grant = unseal<Grant>(code, previous);
+export const redemptionTake = (code: string, accessTokenHash: string): SingleUseStep['take'] => ({
+  key: codeKey(code),
+  leave: { value: `${REDEEMED}${accessTokenHash}`, ttlMs: REDEEMED_MARKER_TTL_MS, usedPrefix: REDEEMED },
+});
+
+/** What a redemption step found. */
+export function redemptionOf(code: string, { taken }: StepResult): Redemption {
+  if (taken === null) return { outcome: 'unknown' };
+  if (taken.startsWith(REDEEMED)) return { outcome: 'replayed', firstAccessTokenHash: taken.slice(REDEEMED.length) };
+  const grant = readGrant(code, taken);
   return grant ? { outcome: 'granted', grant } : { outcome: 'unknown' };
 }

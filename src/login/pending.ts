@@ -1,6 +1,6 @@
 import { constantEqual, randomToken, seal, tokenHash, unseal } from '../crypto/tokens.js';
 import { PageError } from '../errors.js';
-import type { Kv } from '../store/kv.js';
+import type { Kv, SingleUseStep } from '../store/kv.js';
 import { kvKey } from '../store/kv-keys.js';
 
 // A login between the client's /authorize and the school's answer waits in
@@ -86,14 +86,22 @@ export async function takeFromPicker(kv: Pick<Kv, 'take'>, handle: string, cooki
 
 /** Park the login while the pupil is at the school, under the login id the school's answer will carry. */
 export async function parkAtSchool(kv: Pick<Kv, 'set'>, loginId: string, pending: PendingLogin): Promise<void> {
-  await kv.set(kvKey('atSchool', tokenHash(loginId)), seal(loginId, pending), TTL_MS);
+  await kv.set(atSchoolKey(loginId), seal(loginId, pending), TTL_MS);
 }
+
+const atSchoolKey = (loginId: string) => kvKey('atSchool', tokenHash(loginId));
 
 /** Take the pending login an answer names, once; undefined when unknown, taken or unreadable. */
 export async function takeAtSchool(kv: Pick<Kv, 'take'>, loginId: string): Promise<PendingLogin | undefined> {
-  const sealed = await kv.take(kvKey('atSchool', tokenHash(loginId)));
-  return sealed === null ? undefined : unseal<PendingLogin>(loginId, sealed);
+  return pendingTaken(loginId, await kv.take(atSchoolKey(loginId)));
 }
+
+/** The take of the pending login an answer names, as part of a step (src/store/kv.ts). */
+export const atSchoolTake = (loginId: string): SingleUseStep['take'] => ({ key: atSchoolKey(loginId) });
+
+/** The pending login a take found; undefined when there was none or it is unreadable. */
+export const pendingTaken = (loginId: string, sealed: string | null): PendingLogin | undefined =>
+  sealed === null ? undefined : unseal<PendingLogin>(loginId, sealed);
 
 /**
  * The pending login an answer may complete: present, within its lifetime (the

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.js';
-import { randomToken } from '../crypto/tokens.js';
+import type { KeySchedule } from '../crypto/key-schedule.js';
 import type { Kv } from '../store/kv.js';
 import type { School } from '../store/registry.js';
 import type { LoginMethods } from './methods.js';
+import { newLoginId } from './login-id.js';
 import { parkAtSchool, parkForPicker, type PickingLogin } from './pending.js';
 
 // The start of a login that the SSO session could not answer
@@ -16,6 +17,7 @@ export interface StartDeps {
   readonly issuer: string;
   readonly kv: Pick<Kv, 'set'>;
   readonly clock: Clock;
+  readonly keys: Pick<KeySchedule, 'login'>;
   readonly methods: LoginMethods;
 }
 
@@ -30,7 +32,7 @@ export function beginLogin(deps: StartDeps, picking: PickingLogin, school: Schoo
 
 /** Send the browser to the school's login, by the school's method; the pending login waits for the answer. */
 export async function sendToSchool(deps: StartDeps, school: School, { authz, browser }: PickingLogin): Promise<string> {
-  const loginId = randomToken();
+  const loginId = newLoginId(deps.keys.login, { clientId: authz.clientId, school: school.id });
   const { location, keep } = await deps.methods[school.login.kind].begin(school, loginId);
   await parkAtSchool(deps.kv, loginId, { authz, browser, school: school.id, createdAt: deps.clock.now(), ...(keep ? { keep } : {}) });
   return location;

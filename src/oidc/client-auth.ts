@@ -6,7 +6,7 @@ import { constantEqual } from '../crypto/tokens.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { hashSecret, type Client, type Registry } from '../store/registry.js';
 import type { Kv } from '../store/kv.js';
-import { claimJti } from '../store/replay.js';
+import { jtiClaim } from '../store/replay.js';
 import { isLiveCodeOf } from '../login/code.js';
 import { single, type RawParams } from '../http/params.js';
 
@@ -35,14 +35,24 @@ export interface ClientAuthContext {
   readonly issuer: string;
   readonly tokenEndpoint: string;
   readonly clock: Clock;
-  readonly kv: Pick<Kv, 'setIfAbsent' | 'get'>;
+  readonly kv: Pick<Kv, 'get'>;
 }
 
-export async function authenticateClient(request: FastifyRequest, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
+/**
+ * The authenticated client; for private_key_jwt also the claim of the client assertion's jti, which the
+ * caller makes in the same step as the code's redemption (src/oidc/token.ts): until it is claimed, the
+ * client is authenticated only if that claim is fresh (RFC 7523 section 3, item 7: a jti is used once).
+ */
+export interface AuthenticatedClient {
+  readonly client: Client;
+  readonly jti?: { readonly key: string; readonly ttlMs: number };
+}
+
+export async function authenticateClient(request: FastifyRequest, params: RawParams, ctx: ClientAuthContext): Promise<AuthenticatedClient> {
   const basic = request.headers.authorization;
   const assertion = single(params, 'client_assertion');
   if (basic !== undefined && assertion !== undefined) throw invalidRequest('use exactly one client authentication method');
-  if (basic !== undefined) return authenticateBasic(basic, params, ctx.registry);
+  if (basic !== undefined) return { client: authenticateBasic(basic, params, ctx.registry) };
   if (assertion !== undefined) return authenticateJwt(assertion, params, ctx);
   throw invalidClient('client authentication is required');
 }
@@ -84,7 +94,7 @@ function checkClientIdParam(params: RawParams, authenticatedId: string): void {
   if (claimed !== undefined && claimed !== authenticatedId) throw invalidClient('client_id does not match the authenticated client');
 }
 
-async function authenticateJwt(assertion: string, params: RawParams, ctx: ClientAuthContext): Promise<Client> {
+async function authenticateJwt(assertion: string, params: RawParams, ctx: ClientAuthContext): Promise<AuthenticatedClient> {
   if (single(params, 'client_assertion_type') !== JWT_BEARER) throw invalidRequest('unsupported client_assertion_type');
   const decoded = decodeUntrusted(assertion);
   if (!decoded) throw invalidClient('client assertion is malformed');
@@ -103,12 +113,11 @@ async function authenticateJwt(assertion: string, params: RawParams, ctx: Client
   // A live code of this client opens the refetch budget a stranger cannot spend (docs/remote-jwks.md).
   const code = single(params, 'code') ?? '';
   await verifySignature(assertion, header, client, () => isLiveCodeOf(ctx.kv, code, client.clientId, ctx.clock.now()));
-  // RFC 7523 section 3, item 7: a jti is used once.
-  if (!(await claimJti(ctx.kv, 'clientAssertionJti', client.clientId, payload.jti, times.exp, ctx.clock.now()))) {
-    throw invalidClient('client assertion was already used');
-  }
-  return client;
+  return { client, jti: jtiClaim('clientAssertionJti', client.clientId, payload.jti, times.exp, ctx.clock.now()) };
 }
+
+/** A client assertion whose jti was claimed before. */
+export const clientAssertionReplayed = () => invalidClient('client assertion was already used');
 
 async function verifySignature(assertion: string, header: Record<string, unknown>, client: Client, proveStake: () => Promise<boolean>): Promise<void> {
   const keys = client.keys!;

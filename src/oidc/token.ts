@@ -3,12 +3,12 @@ import type { Clock } from '../clock.js';
 import type { SigningKeys } from '../crypto/signing-keys.js';
 import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
-import { redeemCode, type Grant } from '../login/code.js';
+import { redemptionOf, redemptionTake, type Grant } from '../login/code.js';
 import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import type { Kv } from '../store/kv.js';
 import type { Client, Registry } from '../store/registry.js';
-import { ACCESS_TOKEN_TTL_S, revokeAccessToken, storeAccessToken } from './access-token.js';
-import { authenticateClient } from './client-auth.js';
+import { ACCESS_TOKEN_TTL_S, accessTokenPut, discardAccessToken, revokeAccessToken } from './access-token.js';
+import { authenticateClient, clientAssertionReplayed } from './client-auth.js';
 import { signIdToken } from './id-token.js';
 import { formParams, isForm, repeatedNames, single, type RawParams } from '../http/params.js';
 import { TOKEN_PATH } from './paths.js';
@@ -21,7 +21,7 @@ const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_i
 export interface TokenDeps {
   readonly issuer: string;
   readonly clock: Clock;
-  readonly kv: Pick<Kv, 'swap' | 'set' | 'setIfAbsent' | 'get'>;
+  readonly kv: Pick<Kv, 'step' | 'set' | 'get' | 'del'>;
   readonly registry: () => Registry;
   readonly signing: Pick<SigningKeys, 'current'>;
   readonly rates: RateCounter;
@@ -36,7 +36,7 @@ export function registerToken(app: FastifyInstance, ctx: TokenDeps): void {
     reply.header('cache-control', 'no-store');
     const params = checkForm(request);
     checkGrantType(params);
-    const client = await authenticateClient(request, params, {
+    const { client, jti } = await authenticateClient(request, params, {
       registry: ctx.registry(),
       issuer: ctx.issuer,
       tokenEndpoint: `${ctx.issuer}${TOKEN_PATH}`,
@@ -47,18 +47,17 @@ export function registerToken(app: FastifyInstance, ctx: TokenDeps): void {
     await enforceRateLimit(ctx.rates, perClient, client.clientId);
     const code = requireParam(params, 'code');
     const accessToken = randomToken();
-    const grant = await redeem(ctx, request, code, accessToken);
-    checkBoundToClient(grant, client);
-    checkRedirectUri(grant, params);
-    checkPkce(grant, params);
-    checkNotExpired(grant, ctx.clock.now());
-    const stored = await storeAccessToken(ctx.kv, accessToken, {
-      clientId: client.clientId,
-      sub: grant.sub,
-      ...(grant.previousSub === undefined ? {} : { previousSub: grant.previousSub }),
-      claims: grant.claims,
-    });
-    if (!stored) throw badCode();
+    const grant = await redeem(ctx, request, code, accessToken, jti);
+    try {
+      checkBoundToClient(grant, client);
+      checkRedirectUri(grant, params);
+      checkPkce(grant, params);
+      checkNotExpired(grant, ctx.clock.now());
+    } catch (err) {
+      // The token was recorded with the redemption and is never handed out: its record goes.
+      await discardAccessToken(ctx.kv, accessToken);
+      throw err;
+    }
     const idToken = signIdToken(grant, { issuer: ctx.issuer, clock: ctx.clock, key: ctx.signing.current });
     request.outcome = { client: client.clientId, issued: 'tokens' };
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S, id_token: idToken, scope: 'openid' };
@@ -89,11 +88,24 @@ function requireParam(params: RawParams, name: string): string {
 // Unknown, expired, replayed and foreign codes all get this one answer: a caller learns nothing of which (docs/openid-connect.md).
 const badCode = () => invalidGrant('the code is invalid, expired or already used');
 
-async function redeem(ctx: Pick<TokenDeps, 'kv'>, request: FastifyRequest, code: string, accessToken: string): Promise<Grant> {
-  if (code.length > 256) throw badCode();
-  const redemption = await redeemCode(ctx.kv, code, tokenHash(accessToken));
+/**
+ * One step (src/store/kv.ts): claim the client assertion's jti, redeem the code
+ * (its record replaced by a marker naming this access token), and record the
+ * access token beside it. Of concurrent redemptions of one code exactly one
+ * gets the grant.
+ */
+async function redeem(ctx: Pick<TokenDeps, 'kv'>, request: FastifyRequest, code: string, accessToken: string, jti: { key: string; ttlMs: number } | undefined): Promise<Grant> {
+  const step = await ctx.kv.step({
+    ...(jti === undefined ? {} : { claim: jti }),
+    take: redemptionTake(code, tokenHash(accessToken)),
+    put: [accessTokenPut(accessToken, code)],
+  });
+  if (!step.fresh) throw clientAssertionReplayed();
+  const redemption = redemptionOf(code, step);
   switch (redemption.outcome) {
     case 'granted':
+      // The token's record is there unless something was already under its (new, random) key.
+      if (!step.written) throw badCode();
       return redemption.grant;
     case 'replayed':
       // RFC 6749 section 4.1.2: revoke what the first redemption issued.
@@ -101,6 +113,7 @@ async function redeem(ctx: Pick<TokenDeps, 'kv'>, request: FastifyRequest, code:
       request.log.warn({ event: 'code_replayed' }, 'authorization code replayed; first access token revoked');
       throw badCode();
     case 'unknown':
+      if (step.written) await discardAccessToken(ctx.kv, accessToken);
       throw badCode();
   }
 }

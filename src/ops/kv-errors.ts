@@ -18,6 +18,7 @@ export function reportKvErrors(kv: Kv, onError: (operation: KvOperation) => void
     del: (key) => watch('del', kv.del(key)),
     touch: (key, ttlMs) => watch('touch', kv.touch(key, ttlMs)),
     increment: (key, ttlMs, by) => watch('increment', kv.increment(key, ttlMs, by)),
+    step: (step) => watch('step', kv.step(step)),
     ping: () => watch('ping', kv.ping()),
     close: () => kv.close(),
   };

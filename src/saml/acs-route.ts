@@ -38,7 +38,7 @@ const BODY_LIMIT = Math.ceil(((MAX_RESPONSE_BYTES * 4) / 3) * 1.5) + 4096;
 
 
 export interface AcsDeps extends JourneyDeps {
-  readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take'>;
+  readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take' | 'step' | 'del'>;
   readonly rates: RateCounter;
   readonly idps: IdpSource;
   readonly spKeys: SpKeys;

@@ -1,5 +1,6 @@
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import type { IdpMetadata } from './idp-metadata.js';
+import { LOGIN_ID } from '../login/login-id.js';
 
 // The gateway as a SAML service provider (docs/saml.md): its entity id is the
 // URL of its metadata, its one AssertionConsumerService takes HTTP-POST.
@@ -21,7 +22,7 @@ export const acsUrl = (issuer: string): string => `${issuer}${ACS_PATH}`;
  * '-', as a login id may. So the request ID is the login id behind an underscore.
  */
 export const requestIdOf = (loginId: string): string => `_${loginId}`;
-export const loginIdOf = (requestId: string): string | undefined => (/^_[A-Za-z0-9_-]{43}$/.test(requestId) ? requestId.slice(1) : undefined);
+export const loginIdOf = (requestId: string): string | undefined => (requestId.startsWith('_') && LOGIN_ID.test(requestId.slice(1)) ? requestId.slice(1) : undefined);
 
 export interface SpOptions {
   readonly issuer: string;

@@ -2,14 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import { MAX_JWS_LENGTH } from '../crypto/jws.js';
 import { PageError } from '../errors.js';
-import { completeLogin, launchProduct, type Arrival, type Finished, type JourneyDeps } from '../login/journey.js';
-import { checkPendingLogin, takeAtSchool, type PendingLogin } from '../login/pending.js';
+import { completeAnswer, completeLogin, launchProduct, type Arrival, type Finished, type JourneyDeps } from '../login/journey.js';
+import { loginFor } from '../login/login-id.js';
+import { checkPendingLogin, pendingTaken, takeAtSchool } from '../login/pending.js';
 import { formParams, single } from '../http/params.js';
 import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import { gatewayCookies, readCookie, setCookie } from '../session/cookies.js';
 import type { Kv } from '../store/kv.js';
 import type { Registry } from '../store/registry.js';
-import { claimJti } from '../store/replay.js';
+import { claimJti, jtiClaim } from '../store/replay.js';
 import { ASSERTION_PATH } from './login-request.js';
 import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 
@@ -17,8 +18,9 @@ import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 // (form field `assertion`, docs/school-assertion.md). In order: read it,
 // verify it, count it against the school's budget, refuse a replay, then
 // either
-// - a gateway-started login (`nonce`): take the pending login it answers and
-//   complete the login (src/login/journey.ts); or
+// - a gateway-started login (`nonce`, the login id): decide the release for
+//   the client the login id names, then claim the jti, take the pending login
+//   and write code and session in one step (src/login/journey.ts); or
 // - a school-started launch (`target`): open the product from the portal.
 // Both open the SSO session. Every failure is a page: nothing goes to the
 // publisher.
@@ -26,7 +28,7 @@ import { verifyAssertion, type VerifiedAssertion } from './verify-assertion.js';
 const BODY_LIMIT = 16 * 1024;
 
 export interface AssertionRouteDeps extends JourneyDeps {
-  readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take'>;
+  readonly kv: Pick<Kv, 'set' | 'setIfAbsent' | 'take' | 'step' | 'del'>;
   readonly rates: RateCounter;
   readonly limits: { readonly perAddress: number; readonly perIssuer: number; readonly sessionMaxSeconds: number };
 }
@@ -68,22 +70,39 @@ function refuseReplay(fresh: boolean): void {
 }
 
 async function answerLogin(deps: AssertionRouteDeps, request: FastifyRequest, verified: VerifiedAssertion, arrival: Arrival, loginCookie: string | undefined): Promise<Finished> {
-  // The replay claim and the take of the pending login share one round trip. A replayed
-  // assertion is refused as such: the pending login it names was taken by its first use.
-  const [fresh, pending] = await Promise.all([claimAssertion(deps, verified), takeAtSchool(deps.kv, verified.claims.nonce!)]);
-  request.product = pending?.authz.clientId;
-  refuseReplay(fresh);
-  const login = checkAnsweredBySchool(deps.registry(), checkPendingLogin(pending, deps.clock.now(), loginCookie), verified);
-  return completeLogin(deps, arrival, login.authz);
+  const loginId = verified.claims.nonce!;
+  const made = loginFor(deps.keys.login, loginId);
+  if (made === undefined) {
+    // A login id that names nobody: made before the gateway sealed whom it is for, or not made by the gateway.
+    const [fresh, pending] = await Promise.all([claimAssertion(deps, verified), takeAtSchool(deps.kv, loginId)]);
+    request.product = pending?.authz.clientId;
+    // A replayed assertion is refused as such: the pending login it names was taken by its first use.
+    refuseReplay(fresh);
+    const login = checkPendingLogin(pending, deps.clock.now(), loginCookie);
+    checkAnsweredBySchool(deps.registry(), login.school, verified);
+    return completeLogin(deps, arrival, login.authz);
+  }
+  request.product = made.clientId;
+  // Before the release is decided: an answer from another school is refused as that, whatever its pupil may see.
+  checkAnsweredBySchool(deps.registry(), made.school, verified);
+  const { claims, exp, school } = verified;
+  return completeAnswer(deps, arrival, {
+    loginId,
+    for: made,
+    claim: jtiClaim('assertionJti', school.login.issuer, claims.jti, exp, deps.clock.now()),
+    accept: (step) => {
+      refuseReplay(step.fresh);
+      return checkPendingLogin(pendingTaken(loginId, step.taken), deps.clock.now(), loginCookie);
+    },
+  });
 }
 
 /** The assertion comes from the school the pupil was sent to, or from another school of the same identity provider. */
-function checkAnsweredBySchool(registry: Registry, login: PendingLogin, { school }: VerifiedAssertion): PendingLogin {
-  const asked = registry.schools.get(login.school);
+function checkAnsweredBySchool(registry: Registry, sentTo: string, { school }: VerifiedAssertion): void {
+  const asked = registry.schools.get(sentTo);
   if (asked?.login.kind !== 'assertion' || asked.login.issuer !== school.login.issuer) {
     throw new PageError('assertion_school_mismatch', 400, 'Assertion from another school');
   }
-  return login;
 }
 
 async function launch(deps: AssertionRouteDeps, request: FastifyRequest, verified: VerifiedAssertion, arrival: Arrival, target: string): Promise<Finished> {

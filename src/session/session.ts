@@ -40,11 +40,17 @@ export interface SessionDeps {
   readonly sessionLimits: SessionLimits;
 }
 
-/** A new session for the pupil; returns the cookie value. */
-export async function openSession(deps: { kv: Pick<Kv, 'set'>; clock: Clock; sessionLimits: SessionLimits }, pupil: Pupil, authTime: number, userAgent: string | undefined): Promise<string> {
+/** A new session for the pupil: its cookie, and the write that stores it (a put of a step, src/store/kv.ts). */
+export function newSession(deps: { clock: Clock; sessionLimits: SessionLimits }, pupil: Pupil, authTime: number, userAgent: string | undefined): { cookie: string; put: { key: string; value: string; ttlMs: number } } {
   const cookie = randomToken();
   const session: Session = { pupil, authTime, createdAt: deps.clock.now(), agent: agentOf(userAgent) };
-  await deps.kv.set(key(cookie), seal(cookie, session), deps.sessionLimits.idleMs);
+  return { cookie, put: { key: key(cookie), value: seal(cookie, session), ttlMs: deps.sessionLimits.idleMs } };
+}
+
+/** A new session for the pupil, stored; returns the cookie value. */
+export async function openSession(deps: { kv: Pick<Kv, 'set'>; clock: Clock; sessionLimits: SessionLimits }, pupil: Pupil, authTime: number, userAgent: string | undefined): Promise<string> {
+  const { cookie, put } = newSession(deps, pupil, authTime, userAgent);
+  await deps.kv.set(put.key, put.value, put.ttlMs);
   return cookie;
 }
 

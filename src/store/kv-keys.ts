@@ -36,11 +36,11 @@ export const KV_KEYS = {
   },
   code: {
     prefix: 'code:', owner: 'src/login/code.ts', ttl: '60 s; once redeemed, a marker for 10 min',
-    holds: 'the grant of an authorization code, sealed under the code; after redemption the hash of the access token it issued',
+    holds: 'the grant of an authorization code, sealed under the code (from an assertion\'s answer: the release and the login id, then the pending login as it was parked); after redemption the hash of the access token it issued',
   },
   accessToken: {
     prefix: 'at:', owner: 'src/oidc/access-token.ts', ttl: '300 s',
-    holds: 'what /userinfo answers for an access token, sealed under the token, or a revocation tombstone',
+    holds: 'what /userinfo answers for an access token: the code it was issued for, sealed under the token, then the code\'s record as redeemed; or a revocation tombstone',
   },
   session: {
     prefix: 'sess:', owner: 'src/session/session.ts', ttl: 'SESSION_IDLE_SECONDS, renewed on use, never past SESSION_MAX_SECONDS',

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { UnavailableError } from '../errors.js';
-import { assertCount, assertTtl, type Kv } from './kv.js';
+import { assertCount, assertStep, assertTtl, takenIsLive, type Kv, type SingleUseStep, type StepResult } from './kv.js';
 
 interface Entry {
   value: string;
@@ -82,6 +82,31 @@ export class MemoryKv implements Kv {
     const entry = this.live(key);
     if (entry) entry.expiresAt = this.clock.now() + ttlMs;
     return entry !== undefined;
+  }
+
+  async step(step: SingleUseStep): Promise<StepResult> {
+    assertStep(step);
+    const now = this.clock.now();
+    if (step.claim) {
+      if (this.live(step.claim.key)) return { fresh: false, taken: null, written: false };
+      this.reserve(step.claim.key);
+      this.entries.set(step.claim.key, { value: '1', expiresAt: now + step.claim.ttlMs });
+    }
+    const { key, leave } = step.take;
+    const taken = this.live(key)?.value ?? null;
+    if (leave === undefined) this.entries.delete(key);
+    else if (taken !== null) this.entries.set(key, { value: leave.value, expiresAt: now + leave.ttlMs });
+    if (!takenIsLive(step, taken)) return { fresh: true, taken, written: false };
+    let written = true;
+    for (const put of step.put) {
+      if (this.live(put.key)) {
+        written = false;
+        continue;
+      }
+      this.reserve(put.key);
+      this.entries.set(put.key, { value: put.appendTaken ? put.value + taken : put.value, expiresAt: now + put.ttlMs });
+    }
+    return { fresh: true, taken, written };
   }
 
   async ping(): Promise<void> {}

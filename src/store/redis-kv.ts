@@ -1,7 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { UnavailableError } from '../errors.js';
-import { assertCount, assertTtl, type Kv } from './kv.js';
+import { assertCount, assertStep, assertTtl, stepByParts, type Kv, type SingleUseStep, type StepResult } from './kv.js';
 
 export const KEY_PREFIX = 'pgw:';
 /** ioredis's error for a command past commandTimeout. */
@@ -32,7 +32,33 @@ local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
 
-type ScriptedClient = (Redis | Cluster) & { pgwIncrement(key: string, windowMs: number, by: number): Promise<[number, number]> };
+// A login's single-use step (src/store/kv.ts, SingleUseStep) in one script: KEYS are the claim (when
+// ARGV[1] is '1'), the take, then the puts; ARGV[3] is 'leave' to replace the taken value instead of
+// deleting it; each put has three arguments from ARGV[7] on: value, TTL, '1' to append the taken value.
+const STEP_SCRIPT = `
+local k = 1
+if ARGV[1] == '1' then
+  if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[2], 'NX') then return {0, 0, '', 0} end
+  k = 2
+end
+local taken
+if ARGV[3] == 'leave' then taken = redis.call('SET', KEYS[k], ARGV[4], 'PX', ARGV[5], 'XX', 'GET')
+else taken = redis.call('GETDEL', KEYS[k]) end
+if not taken then return {1, 0, '', 0} end
+if ARGV[3] == 'leave' and string.sub(taken, 1, string.len(ARGV[6])) == ARGV[6] then return {1, 1, taken, 0} end
+local written = 1
+for i = k + 1, #KEYS do
+  local a = 7 + (i - k - 1) * 3
+  local value = ARGV[a]
+  if ARGV[a + 2] == '1' then value = value .. taken end
+  if not redis.call('SET', KEYS[i], value, 'PX', ARGV[a + 1], 'NX') then written = 0 end
+end
+return {1, 1, taken, written}`;
+
+type ScriptedClient = (Redis | Cluster) & {
+  pgwIncrement(key: string, windowMs: number, by: number): Promise<[number, number]>;
+  pgwStep(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number, string, number]>;
+};
 
 export interface RedisNode {
   readonly host: string;
@@ -74,6 +100,7 @@ export class RedisKv implements Kv {
 
   constructor(readonly client: Redis | Cluster) {
     client.defineCommand('pgwIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    client.defineCommand('pgwStep', { lua: STEP_SCRIPT });
     this.scripted = client as ScriptedClient;
   }
 
@@ -129,6 +156,21 @@ export class RedisKv implements Kv {
   async touch(key: string, ttlMs: number): Promise<boolean> {
     assertTtl(ttlMs);
     return (await this.run(() => this.client.pexpire(key, ttlMs))) === 1;
+  }
+
+  async step(step: SingleUseStep): Promise<StepResult> {
+    assertStep(step);
+    // A Cluster keeps the keys of one step on different nodes: there the parts run one key at a time.
+    if (this.client instanceof Cluster) return stepByParts(this, step);
+    const { claim, take, put } = step;
+    const keys = [...(claim ? [claim.key] : []), take.key, ...put.map((p) => p.key)];
+    const args = [
+      claim ? '1' : '0', claim?.ttlMs ?? 0,
+      take.leave ? 'leave' : 'del', take.leave?.value ?? '', take.leave?.ttlMs ?? 0, take.leave?.usedPrefix ?? '',
+      ...put.flatMap((p) => [p.value, p.ttlMs, p.appendTaken ? '1' : '0']),
+    ];
+    const [fresh, found, taken, written] = await this.run(() => this.scripted.pgwStep(keys.length, ...keys, ...args));
+    return { fresh: fresh === 1, taken: found === 1 ? taken : null, written: written === 1 };
   }
 
   async ping(): Promise<void> {

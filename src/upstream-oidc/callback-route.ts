@@ -33,7 +33,7 @@ import { upstreamFailure, withinTime } from './upstream-errors.js';
 const MAX_PARAM = 4096;
 
 export interface CallbackRouteDeps extends JourneyDeps, UpstreamPersonDeps {
-  readonly kv: Pick<Kv, 'set' | 'take'>;
+  readonly kv: Pick<Kv, 'set' | 'take' | 'step' | 'del'>;
   readonly rates: RateCounter;
   readonly providers: UpstreamProviders;
   readonly limits: { readonly perAddress: number; readonly sessionMaxSeconds: number; readonly upstreamTimeoutMs: number };

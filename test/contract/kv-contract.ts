@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kv } from '../../src/store/kv.js';
 
 /** One contract, every adapter: the hot path relies on exactly these semantics. */
@@ -158,5 +158,91 @@ export function defineKvContract(open: () => Promise<{ kv: Kv; ttlOf?: (key: str
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.swap(k, `marker${i}`, 10_000)));
     expect(results.filter((r) => r === 'original')).toHaveLength(1);
     expect(results.filter((r) => r?.startsWith('marker'))).toHaveLength(49);
+  });
+
+  describe('step: a login request\'s single-use work in one call', () => {
+    it('claims, takes, and writes its puts with the taken value appended where asked, each with its TTL', async () => {
+      const [claim, take, a, b] = [key(), key(), key(), key()];
+      await kv.set(take, 'pending', 10_000);
+      const result = await kv.step({ claim: { key: claim, ttlMs: 20_000 }, take: { key: take }, put: [{ key: a, value: 'code~', ttlMs: 30_000, appendTaken: true }, { key: b, value: 'session', ttlMs: 40_000 }] });
+      expect(result).toEqual({ fresh: true, taken: 'pending', written: true });
+      expect([await kv.get(claim), await kv.get(take), await kv.get(a), await kv.get(b)]).toEqual(['1', null, 'code~pending', 'session']);
+      if (ttlOf) {
+        for (const [k, max] of [[claim, 20_000], [a, 30_000], [b, 40_000]] as const) {
+          const ttl = await ttlOf(k);
+          expect(ttl).toBeGreaterThan(max - 5_000);
+          expect(ttl).toBeLessThanOrEqual(max);
+        }
+      }
+    });
+
+    it('a claim already there stops the step: nothing taken, nothing written', async () => {
+      const [claim, take, a] = [key(), key(), key()];
+      await kv.set(claim, '1', 10_000);
+      await kv.set(take, 'pending', 10_000);
+      expect(await kv.step({ claim: { key: claim, ttlMs: 10_000 }, take: { key: take }, put: [{ key: a, value: 'x', ttlMs: 10_000 }] }))
+        .toEqual({ fresh: false, taken: null, written: false });
+      expect([await kv.get(take), await kv.get(a)]).toEqual(['pending', null]);
+    });
+
+    it('nothing to take: the claim stays, no put is written', async () => {
+      const [claim, take, a] = [key(), key(), key()];
+      expect(await kv.step({ claim: { key: claim, ttlMs: 10_000 }, take: { key: take }, put: [{ key: a, value: 'x', ttlMs: 10_000 }] }))
+        .toEqual({ fresh: true, taken: null, written: false });
+      expect([await kv.get(claim), await kv.get(take), await kv.get(a)]).toEqual(['1', null, null]);
+    });
+
+    it('take with leave: the value is replaced by the used marker; a second step finds the marker and writes nothing', async () => {
+      const [take, a, b] = [key(), key(), key()];
+      await kv.set(take, 'grant', 10_000);
+      const leave = { value: 'used:first', ttlMs: 20_000, usedPrefix: 'used:' };
+      expect(await kv.step({ take: { key: take, leave }, put: [{ key: a, value: 'token~', ttlMs: 10_000, appendTaken: true }] }))
+        .toEqual({ fresh: true, taken: 'grant', written: true });
+      expect([await kv.get(take), await kv.get(a)]).toEqual(['used:first', 'token~grant']);
+      if (ttlOf) expect(await ttlOf(take)).toBeGreaterThan(10_000);
+      expect(await kv.step({ take: { key: take, leave: { ...leave, value: 'used:second' } }, put: [{ key: b, value: 'x', ttlMs: 10_000 }] }))
+        .toEqual({ fresh: true, taken: 'used:first', written: false });
+      expect([await kv.get(take), await kv.get(b)]).toEqual(['used:second', null]);
+      // An absent key stays absent.
+      const absent = key();
+      expect(await kv.step({ take: { key: absent, leave }, put: [] })).toEqual({ fresh: true, taken: null, written: false });
+      expect(await kv.get(absent)).toBeNull();
+    });
+
+    it('a put never overwrites: a key already there is kept and the step says not all was written', async () => {
+      const [take, a, b] = [key(), key(), key()];
+      await kv.set(take, 'pending', 10_000);
+      await kv.set(a, 'tombstone', 10_000);
+      expect(await kv.step({ take: { key: take }, put: [{ key: a, value: 'x', ttlMs: 10_000 }, { key: b, value: 'y', ttlMs: 10_000 }] }))
+        .toEqual({ fresh: true, taken: 'pending', written: false });
+      expect([await kv.get(a), await kv.get(b)]).toEqual(['tombstone', 'y']);
+    });
+
+    it('refuses a part without a positive TTL before running any part', async () => {
+      const [claim, take] = [key(), key()];
+      await kv.set(take, 'pending', 10_000);
+      await expect(kv.step({ claim: { key: claim, ttlMs: 10_000 }, take: { key: take }, put: [{ key: key(), value: 'x', ttlMs: 0 }] })).rejects.toThrow(RangeError);
+      expect([await kv.get(claim), await kv.get(take)]).toEqual([null, 'pending']);
+    });
+
+    it('under 50-way concurrency with one claim and one take, exactly one step takes and writes', async () => {
+      const [claim, take] = [key(), key()];
+      await kv.set(take, 'pending', 10_000);
+      const puts = Array.from({ length: 50 }, () => key());
+      const results = await Promise.all(puts.map((put) => kv.step({ claim: { key: claim, ttlMs: 10_000 }, take: { key: take }, put: [{ key: put, value: 'w', ttlMs: 10_000 }] })));
+      expect(results.filter((r) => r.written)).toHaveLength(1);
+      expect(results.filter((r) => r.fresh)).toHaveLength(1);
+      expect((await Promise.all(puts.map((put) => kv.get(put)))).filter((v) => v !== null)).toHaveLength(1);
+    });
+
+    it('under 50-way concurrency, exactly one step takes a value it leaves a marker for', async () => {
+      const take = key();
+      await kv.set(take, 'grant', 10_000);
+      const puts = Array.from({ length: 50 }, () => key());
+      const results = await Promise.all(puts.map((put, i) => kv.step({ take: { key: take, leave: { value: `used:${i}`, ttlMs: 10_000, usedPrefix: 'used:' } }, put: [{ key: put, value: 'w', ttlMs: 10_000 }] })));
+      expect(results.filter((r) => r.taken === 'grant' && r.written)).toHaveLength(1);
+      expect(results.filter((r) => r.taken?.startsWith('used:') && !r.written)).toHaveLength(49);
+      expect((await Promise.all(puts.map((put) => kv.get(put)))).filter((v) => v !== null)).toHaveLength(1);
+    });
   });
 }

@@ -1,22 +1,33 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../src/errors.js';
+import type { SingleUseStep, StepResult } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { postAssertion, toSchool } from '../helpers/browser.js';
 import { makeWorld, PUPIL, REKEN_CB, type World } from '../helpers/fixture.js';
 import { startGateway, stateKeys, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
 
-// POST /school/assertion writes the code and the SSO session together, in one
-// round trip, once the release is approved. Either write failing fails the
-// login: a 503 page, no code for the publisher and no session cookie.
+// POST /school/assertion writes the code and the SSO session together, in the
+// step that takes the pending login (one round trip), once the release is
+// approved. A step writing either that fails fails the login: a 503 page, no
+// code for the publisher and no session cookie.
 
-/** A KV whose writes under one key prefix fail, as a Redis command that times out does. */
+/** A KV whose writes under one key prefix fail, as a Redis command (or script) that times out does. */
 class PartlyFailingKv extends MemoryKv {
   failing: string | undefined;
 
+  private failsOn(key: string): boolean {
+    return this.failing !== undefined && key.startsWith(this.failing);
+  }
+
   override async set(key: string, value: string, ttlMs: number): Promise<void> {
-    if (this.failing !== undefined && key.startsWith(this.failing)) throw new UnavailableError(new Error('command timed out'));
+    if (this.failsOn(key)) throw new UnavailableError(new Error('command timed out'));
     return super.set(key, value, ttlMs);
+  }
+
+  override async step(step: SingleUseStep): Promise<StepResult> {
+    if (step.put.some((put) => this.failsOn(put.key))) throw new UnavailableError(new Error('command timed out'));
+    return super.step(step);
   }
 }
 

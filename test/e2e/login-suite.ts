@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kv } from '../../src/store/kv.js';
-import { fullLogin } from '../helpers/browser.js';
+import { fullLogin, postAssertion, toSchool } from '../helpers/browser.js';
+import { call, clientAssertion, codeForm, expectTokenError, expectTokens, issueCode, JWT_BEARER, postToken } from '../helpers/token-userinfo-requests.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { TestPublisher } from '../helpers/publisher.js';
@@ -48,6 +49,42 @@ export function defineLoginSuite(makeKv: () => Promise<{ kv: Kv; cleanup: () => 
     expect(payload.groups).toEqual([expect.stringMatching(/^[a-z2-7]{32}$/)]);
     expect(JSON.stringify(payload)).not.toContain(PUPIL.sub);
     expect(JSON.stringify(payload)).not.toContain('Sanne');
+  });
+
+  // Each request's single-use work is one step (docs/redis-keys.md, "Single-use steps"): one script on Redis.
+  it('50 concurrent posts of one assertion: exactly one login, 49 pages assertion_replayed', async () => {
+    const started = await reken.startLogin({ school_hint: world.regenboog.id });
+    const step = await toSchool(gateway, world.regenboog, started.url);
+    const assertion = await world.regenboog.assertion(PUPIL, { nonce: step.nonce, aud: gateway.url });
+    const responses = await Promise.all(Array.from({ length: 50 }, () => postAssertion(step, assertion)));
+    const winners = responses.filter((r) => r.status === 303);
+    expect(winners).toHaveLength(1);
+    expect(new URL(winners[0]!.headers.get('location')!).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const refused = await Promise.all(responses.filter((r) => r.status !== 303).map(async (r) => [r.status, /<code>([a-z_]+)<\/code>/.exec(await r.text())?.[1]]));
+    expect(refused).toEqual(Array.from({ length: 49 }, () => [400, 'assertion_replayed']));
+  });
+
+  it('50 concurrent redemptions of one code: exactly one token response, 49 invalid_grant, and the winner\'s token revoked', async () => {
+    const issued = await issueCode(gateway, world.regenboog, reken, PUPIL);
+    const forms = await Promise.all(Array.from({ length: 50 }, async () => ({
+      ...codeForm(issued), client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(world.rekenKey, 'rekenapp', { aud: gateway.url }),
+    })));
+    const results = await Promise.all(forms.map((form) => postToken(`${gateway.url}/token`, form)));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const r of results.filter((x) => x.status !== 200)) expectTokenError(r, 400, 'invalid_grant');
+    const { accessToken } = expectTokens(winners[0]!);
+    expect((await call(`${gateway.url}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(401);
+  });
+
+  it('a client assertion used twice: the second is refused before it touches the code, which stays redeemable', async () => {
+    const issued = await issueCode(gateway, world.regenboog, reken, PUPIL);
+    const auth = { client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(world.rekenKey, 'rekenapp', { aud: gateway.url }) };
+    const other = await issueCode(gateway, world.regenboog, reken, PUPIL);
+    expectTokens(await postToken(`${gateway.url}/token`, { ...codeForm(other), ...auth }));
+    expectTokenError(await postToken(`${gateway.url}/token`, { ...codeForm(issued), ...auth }), 401, 'invalid_client');
+    const fresh = { client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(world.rekenKey, 'rekenapp', { aud: gateway.url }) };
+    expectTokens(await postToken(`${gateway.url}/token`, { ...codeForm(issued), ...fresh }));
   });
 
   it('answers userinfo with the same released claims', async () => {

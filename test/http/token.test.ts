@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kv } from '../../src/store/kv.js';
+import { stepByParts, type Kv, type SingleUseStep } from '../../src/store/kv.js';
 import { MemoryKv } from '../../src/store/memory-kv.js';
 import { LEES_CB, makeWorld, PUPIL, REKEN_CB, TAAL_CB, type World } from '../helpers/fixture.js';
 import { TestClock } from '../helpers/clock.js';
@@ -626,8 +626,11 @@ describe('the code (cases 34-38)', () => {
   });
 });
 
-describe('a slow store between redeeming a code and storing its token', () => {
-  /** A MemoryKv whose next write under a prefix waits until the test lets it go (a Redis round trip, stretched). */
+describe('a slow store between redeeming a code and storing its token (a step by parts, as on a Redis Cluster)', () => {
+  /**
+   * A MemoryKv whose steps run by parts, as on a Redis Cluster (src/store/kv.ts), and whose next write under a
+   * prefix waits until the test lets it go (a Redis round trip, stretched).
+   */
   class GatedKv implements Kv {
     readonly inner = new MemoryKv();
     private gate: { prefix: string; reached: () => void; released: Promise<void> } | undefined;
@@ -674,6 +677,9 @@ describe('a slow store between redeeming a code and storing its token', () => {
     }
     increment(key: string, windowMs: number, by?: number) {
       return this.inner.increment(key, windowMs, by);
+    }
+    step(step: SingleUseStep) {
+      return stepByParts(this, step);
     }
     ping() {
       return this.inner.ping();
