@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { cyclingPupils, makeGatewayLogin, type BenchWorld } from '../gateway-client.js';
 import { startServer } from './child.js';
-import { REDIS_URL } from './gateway.js';
+import { cpuProfileFlags, REDIS_URL } from './gateway.js';
 
 const tsx = import.meta.resolve('tsx');
 
@@ -14,7 +14,7 @@ export async function openFloor(pupils: number) {
   const school = await generateKeyPair('ES256', { extractable: true });
   const client = await generateKeyPair('ES256', { extractable: true });
   const server = await startServer(
-    [process.execPath, '--import', tsx, fileURLToPath(new URL('../floor/server.ts', import.meta.url))],
+    [process.execPath, ...cpuProfileFlags(), '--import', tsx, fileURLToPath(new URL('../floor/server.ts', import.meta.url))],
     { FLOOR_SCHOOL_JWK: JSON.stringify(await exportJWK(school.publicKey)), FLOOR_CLIENT_JWK: JSON.stringify(await exportJWK(client.publicKey)), REDIS_URL },
   );
   const world: BenchWorld = {

@@ -19,8 +19,10 @@ import { startServer, type ServerHandle } from './child.js';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // As in production: PostgreSQL beside Redis (a fresh database of its own, dropped after), not embedded PGlite.
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
-const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const RATE_LIMITS = ['RATE_LIMIT_TOKEN_PER_MIN', 'RATE_LIMIT_TOKEN_IP_PER_MIN', 'RATE_LIMIT_ASSERTION_PER_MIN', 'RATE_LIMIT_ASSERTION_ISSUER_PER_MIN', 'RATE_LIMIT_ADMIN_PER_MIN'];
+
+/** BENCH_CPU_PROF=dir: the server writes a V8 CPU profile there when it exits. */
+export const cpuProfileFlags = (): string[] => (process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
 
 /** Refuse to measure without Redis: the figures are those of the gateway with Redis. */
 export async function requireRedis(): Promise<void> {
@@ -83,7 +85,7 @@ export async function startBenchGateway(dir: string, databaseUrl: string, option
   await writeFile(join(dir, 'seed.json'), JSON.stringify({ ...seed, schools: [...seed.schools, ...more.schools], licences: [...seed.licences, ...more.licences] }));
   const server = await startServer(
     // The production path: tsc output run by node, as the container runs it.
-    [process.execPath, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), fileURLToPath(new URL('../../dist/main.js', import.meta.url))],
+    [process.execPath, ...cpuProfileFlags(), fileURLToPath(new URL('../../dist/main.js', import.meta.url))],
     {
       PORT: String(port), HOST: '127.0.0.1', ISSUER: url, DATA_DIR: dir, SEED_FILE: join(dir, 'seed.json'), REDIS_URL, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', NODE_ENV: 'development',
       // All load comes from one loopback address: the limits still count every request (their cost is measured), but never refuse.
