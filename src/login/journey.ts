@@ -154,11 +154,8 @@ export async function completeAnswer(deps: JourneyDeps, arrival: Arrival, answer
   const code = newCodeForPending(decided.release, answer.loginId);
   const { pupil, authTime, session: opens } = arrival;
   const session = opens.open ? newSession(deps, pupil, authTime, opens.userAgent) : undefined;
-  const step = await deps.kv.step({
-    claim: answer.claim,
-    take: atSchoolTake(answer.loginId),
-    put: session === undefined ? [code.put] : [code.put, session.put],
-  });
+  const puts = session === undefined ? [code.put] : [code.put, session.put];
+  const step = await deps.kv.step({ claim: answer.claim, take: atSchoolTake(answer.loginId), put: puts });
   try {
     const pending = answer.accept(step);
     // Both come from the gateway's own login id and pending login: never apart, checked all the same.
@@ -169,7 +166,7 @@ export async function completeAnswer(deps: JourneyDeps, arrival: Arrival, answer
     await deps.ledger.record(decided.disclosure);
     return finished(deps, decided, pending.authz, code.code, session?.cookie);
   } catch (err) {
-    if (step.written) for (const put of session === undefined ? [code.put] : [code.put, session.put]) void deps.kv.del(put.key).catch(() => undefined);
+    if (step.written) for (const put of puts) void deps.kv.del(put.key).catch(() => undefined);
     throw err;
   }
 }

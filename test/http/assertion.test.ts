@@ -1,4 +1,6 @@
-import { createPublicKey, generateKeyPairSync, randomUUID, sign as nodeSign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as nodeSign } from 'node:crypto';
+import { newLoginId } from '../../src/login/login-id.js';
+import { parkAtSchool, takeAtSchool } from '../../src/login/pending.js';
 import { CompactSign, exportJWK, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64u, pageOf, refusedPage, signRawEs256 } from '../helpers/assertion-tests-util.js';
@@ -489,6 +491,27 @@ describe('case 25: replay', () => {
 });
 
 describe('case 26: binding to the pending login', () => {
+  it('a login id made under another key (a forged one naming this client): login_expired, no code', async () => {
+    const step = await begin();
+    const before = codeKeys();
+    const forged = newLoginId(randomBytes(32), { clientId: 'leesapp', school: world.regenboog.id });
+    const res = await postAssertion(step, await signed({ nonce: forged })(step));
+    expect(await pageOf(res)).toEqual(refusedPage('login_expired'));
+    expect(codeKeys()).toEqual(before);
+  });
+
+  it('a pending login parked under a login id of the previous form (random only, across an upgrade) still completes once', async () => {
+    const step = await begin();
+    const pending = await takeAtSchool(gateway.kv, step.nonce);
+    const previousForm = randomBytes(32).toString('base64url');
+    await parkAtSchool(gateway.kv, previousForm, pending!);
+    const assertion = await world.regenboog.assertion(PUPIL, { nonce: previousForm, aud: gateway.url, now: clock.now() });
+    const res = await postAssertion(step, assertion);
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await pageOf(await postAssertion(step, assertion))).toEqual(refusedPage('assertion_replayed'));
+  });
+
   it('a nonce that belongs to no pending login: login_expired, no code', async () => {
     const step = await begin();
     const before = codeKeys();
