@@ -44,11 +44,9 @@ const AFTER = '~';
 
 const codeKey = (code: string) => kvKey('code', tokenHash(code));
 
-/** A new code for a release and the client's request, and its record to write. */
-export function newCode(release: GrantRelease, authz: AuthorizationRequest): { code: string; key: string; value: string } {
-  const code = randomToken();
-  return { code, key: codeKey(code), value: seal(code, { release, authz } satisfies CodeRecord) };
-}
+/** Codes are 43 characters; anything longer than this is no code, refused before any work (and any KV round trip). */
+export const MAX_CODE_LENGTH = 256;
+export const isCodeShaped = (code: string): boolean => code.length > 0 && code.length <= MAX_CODE_LENGTH;
 
 /**
  * A new code whose record is completed by the step that takes the pending login `loginId` names:
@@ -59,10 +57,10 @@ export function newCodeForPending(release: GrantRelease, loginId: string): { cod
   return { code, put: { key: codeKey(code), value: seal(code, { release, loginId } satisfies CodeRecord) + AFTER, ttlMs: CODE_TTL_MS, appendTaken: true } };
 }
 
-/** Store the grant sealed under the new code; only the code's bearer can read it back. */
+/** Store the grant sealed under a new code; only the code's bearer can read it back. */
 export async function issueCode(kv: Pick<Kv, 'set'>, release: GrantRelease, authz: AuthorizationRequest): Promise<string> {
-  const { code, key, value } = newCode(release, authz);
-  await kv.set(key, value, CODE_TTL_MS);
+  const code = randomToken();
+  await kv.set(codeKey(code), seal(code, { release, authz } satisfies CodeRecord), CODE_TTL_MS);
   return code;
 }
 
@@ -90,7 +88,7 @@ export function readGrant(code: string, record: string): Grant | undefined {
  * JWKS is refetched on an unknown kid (src/outbound/remote-keys.ts).
  */
 export async function isLiveCodeOf(kv: Pick<Kv, 'get'>, code: string, clientId: string, now: number): Promise<boolean> {
-  if (code.length === 0 || code.length > 256) return false;
+  if (!isCodeShaped(code)) return false;
   const record = await kv.get(codeKey(code));
   if (record === null || record.startsWith(REDEEMED)) return false;
   const grant = readGrant(code, record);

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { SigningKeys } from '../crypto/signing-keys.js';
 import { constantEqual, randomToken, tokenHash } from '../crypto/tokens.js';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
-import { redemptionOf, redemptionTake, type Grant } from '../login/code.js';
+import { isCodeShaped, redemptionOf, redemptionTake, type Grant } from '../login/code.js';
 import { enforceRateLimit, limitByAddress, perMinute, type RateCounter } from '../ops/rate-limit.js';
 import type { Kv } from '../store/kv.js';
 import type { Client, Registry } from '../store/registry.js';
@@ -95,6 +95,8 @@ const badCode = () => invalidGrant('the code is invalid, expired or already used
  * gets the grant.
  */
 async function redeem(ctx: Pick<TokenDeps, 'kv'>, request: FastifyRequest, code: string, accessToken: string, jti: { key: string; ttlMs: number } | undefined): Promise<Grant> {
+  // Bounded before the step: a long value would otherwise be sealed into the token's record and sent to the KV.
+  if (!isCodeShaped(code)) throw badCode();
   const step = await ctx.kv.step({
     ...(jti === undefined ? {} : { claim: jti }),
     take: redemptionTake(code, tokenHash(accessToken)),

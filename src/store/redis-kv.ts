@@ -159,9 +159,9 @@ export class RedisKv implements Kv {
   }
 
   async step(step: SingleUseStep): Promise<StepResult> {
-    assertStep(step);
     // A Cluster keeps the keys of one step on different nodes: there the parts run one key at a time.
     if (this.client instanceof Cluster) return stepByParts(this, step);
+    assertStep(step);
     const { claim, take, put } = step;
     const keys = [...(claim ? [claim.key] : []), take.key, ...put.map((p) => p.key)];
     const args = [

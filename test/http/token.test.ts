@@ -601,6 +601,13 @@ describe('the code (cases 34-38)', () => {
     expect((await userinfo(accessToken)).status).toBe(401);
   });
 
+  it('an oversized code is refused before any KV work: the client assertion sent with it is still unused', async () => {
+    const issued = await codeOf(reken);
+    const auth = await rekenAuth();
+    expectTokenError(await postToken(tokenUrl, { ...codeForm(issued), code: 'A'.repeat(300), ...auth }), 400, 'invalid_grant');
+    expectTokens(await postToken(tokenUrl, { ...codeForm(issued), ...auth }));
+  });
+
   it('unknown, expired, consumed, foreign and oversized codes get byte-identical answers (case 76)', async () => {
     const consumed = await codeOf(reken);
     expectTokens(await redeem(consumed));
